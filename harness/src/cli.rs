@@ -1,0 +1,73 @@
+//! Command-line interface: every subcommand, its flags and the help that teaches them.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gameday",
+    version,
+    about = "Rehearse failures of a game-telemetry pipeline (gateway → Kinesis → Parquet on S3 → SQL) on one machine",
+    long_about = "gameday boots an AWS-compatible backend and the real ingest components, drives \
+synthetic producers, injects faults on a timeline and judges acceptance gates.\n\n\
+Start with:\n  gameday emulate                  # the embedded AWS backend on 127.0.0.1:4566\n  \
+gameday bench emulator           # its throughput, against the same AWS SDK clients"
+)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); GAMEDAY_LOG overrides with a tracing filter.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the embedded AWS backend (Kinesis, S3, SQS) until Ctrl-C.
+    ///
+    /// Unmodified AWS SDKs and the AWS CLI talk to it:
+    ///   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+    ///   aws --endpoint-url http://127.0.0.1:4566 kinesis list-streams
+    Emulate(EmulateArgs),
+    /// Measure components with real clients and compare with the last run.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// Port to listen on; 0 lets the OS pick one (printed at start).
+    #[arg(long, default_value_t = 4566)]
+    pub port: u16,
+    /// Address to bind. Keep loopback unless other machines must reach it.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Turn AWS's Kinesis rate limits off (per-shard records/s, bytes/s, reads/s).
+    #[arg(long)]
+    pub no_limits: bool,
+    /// Accept any signature from a known access key (skip SigV4 verification on Kinesis/SQS).
+    #[arg(long)]
+    pub no_verify_signatures: bool,
+    /// Emulator configuration file (TOML): region, account, credentials, limits, seed.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Seed for fault probabilities and generated ids (printed at start).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print one line with the endpoint when ready (for scripts and the bench).
+    #[arg(long, hide = true)]
+    pub print_ready: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub target: BenchTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// Throughput and latency of the embedded backend, driven by the AWS SDK from this
+    /// process against an emulator child process (limits off).
+    Emulator(crate::bench::EmulatorBenchArgs),
+}
