@@ -25,6 +25,7 @@ impl S3Backend {
 }
 
 #[derive(Clone)]
+#[allow(dead_code)]
 struct Shared(Arc<S3Backend>);
 
 #[async_trait::async_trait]
