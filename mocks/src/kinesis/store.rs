@@ -92,7 +92,11 @@ pub fn hash_ranges(count: u32) -> Vec<(u128, u128)> {
     let start = |i: u128| i * q + i * r1 / n;
     (0..n)
         .map(|i| {
-            let end = if i + 1 == n { u128::MAX } else { start(i + 1) - 1 };
+            let end = if i + 1 == n {
+                u128::MAX
+            } else {
+                start(i + 1) - 1
+            };
             (start(i), end)
         })
         .collect()
