@@ -59,7 +59,7 @@ fn principal_matches(p: &Value) -> bool {
         Value::Object(map) => map.iter().any(|(kind, v)| {
             let names = strings(v);
             match kind.as_str() {
-                "Service" => names.iter().any(|n| *n == "s3.amazonaws.com"),
+                "Service" => names.contains(&"s3.amazonaws.com"),
                 "AWS" => names.contains(&"*"),
                 _ => false,
             }

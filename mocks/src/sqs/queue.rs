@@ -357,11 +357,13 @@ mod tests {
 
     #[test]
     fn delay_then_visibility_then_redrive() {
-        let mut attrs = QueueAttrs::default();
-        attrs.redrive = Some(RedrivePolicy {
-            dlq_arn: "dlq".into(),
-            max_receive_count: 2,
-        });
+        let attrs = QueueAttrs {
+            redrive: Some(RedrivePolicy {
+                dlq_arn: "dlq".into(),
+                max_receive_count: 2,
+            }),
+            ..QueueAttrs::default()
+        };
         let mut s = State::new(attrs, 0);
         let mut nonce = counter();
         s.push(msg(0), 5_000, 0);
