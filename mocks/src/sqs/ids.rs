@@ -34,6 +34,20 @@ fn mix(mut z: u64) -> u64 {
 
 const HANDLE_BYTES: usize = 40;
 
+/// A message id as its hyphenated UUID text, serialized without allocating.
+pub(crate) struct MessageId(pub u128);
+
+impl serde::Serialize for MessageId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = uuid::Uuid::encode_buffer();
+        s.serialize_str(
+            uuid::Uuid::from_u128(self.0)
+                .hyphenated()
+                .encode_lower(&mut buf),
+        )
+    }
+}
+
 impl Ids {
     pub fn new(seed: u64) -> Self {
         Self {
@@ -48,7 +62,7 @@ impl Ids {
     }
 
     /// A v4-shaped UUID, distinct for every call.
-    pub fn message_id(&self) -> String {
+    pub fn message_id(&self) -> u128 {
         let n = self.unique();
         let hi = mix(n ^ self.key);
         let lo = mix(hi ^ self.key.rotate_left(32));
@@ -57,8 +71,7 @@ impl Ids {
         bytes[8..].copy_from_slice(&lo.to_be_bytes());
         uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
-            .hyphenated()
-            .to_string()
+            .as_u128()
     }
 
     fn tag(&self, h: &Handle) -> u64 {
@@ -106,8 +119,10 @@ mod tests {
         let a = ids.message_id();
         let b = ids.message_id();
         assert_ne!(a, b);
-        let parsed = uuid::Uuid::parse_str(&a).expect("a UUID");
+        let text = serde_json::to_string(&MessageId(a)).expect("serialized");
+        let parsed = uuid::Uuid::parse_str(text.trim_matches('"')).expect("a UUID");
         assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(parsed.as_u128(), a);
     }
 
     #[test]

@@ -62,26 +62,92 @@ pub(crate) enum MsgState {
     InFlight { until_ms: i64 },
 }
 
-#[derive(Debug)]
-pub(crate) struct Message {
-    pub id: String,
-    pub body: String,
-    pub md5_body: [u8; 16],
+/// Who sent a message: its SenderId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sender {
+    /// Through the API: the account.
+    Account,
+    /// An S3 event notification.
+    S3,
+}
+
+/// What few messages carry, boxed so that the common message stays small.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
     /// Sorted by name.
     pub attributes: Vec<Attribute>,
     pub md5_attributes: Option<[u8; 16]>,
     pub trace_header: Option<String>,
     pub md5_system: Option<[u8; 16]>,
     pub group_id: Option<String>,
-    pub sender_id: Arc<str>,
+    /// The queue a dead-lettered message came from.
+    pub dlq_source: Option<Arc<str>>,
+}
+
+static NO_EXTRA: Extra = Extra {
+    attributes: Vec::new(),
+    md5_attributes: None,
+    trace_header: None,
+    md5_system: None,
+    group_id: None,
+    dlq_source: None,
+};
+
+#[derive(Debug)]
+pub(crate) struct Message {
+    /// A UUID (see `ids::MessageId`).
+    pub id: u128,
+    pub body: String,
+    pub md5_body: [u8; 16],
+    extra: Option<Box<Extra>>,
+    pub sender: Sender,
     pub sent_ms: i64,
     pub receive_count: u32,
     pub first_receive_ms: Option<i64>,
-    /// The queue a dead-lettered message came from.
-    pub dlq_source: Option<Arc<str>>,
     pub state: MsgState,
     /// The nonce of the latest receive; its receipt handle is the only valid one.
     pub nonce: u64,
+}
+
+impl Message {
+    /// A message with its body digested, visible, never received.
+    pub fn new(id: u128, body: String, sender: Sender) -> Self {
+        Self {
+            id,
+            md5_body: Md5::digest(body.as_bytes()).into(),
+            body,
+            extra: None,
+            sender,
+            sent_ms: 0,
+            receive_count: 0,
+            first_receive_ms: None,
+            state: MsgState::Visible,
+            nonce: 0,
+        }
+    }
+
+    pub fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
+/// A 16-byte digest as 32 lowercase hex digits, serialized without allocating.
+pub(crate) struct Hex(pub [u8; 16]);
+
+impl serde::Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 32];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
+        }
+        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
+    }
 }
 
 /// The characters SQS accepts in bodies and string attribute values.
@@ -90,6 +156,10 @@ fn allowed(c: char) -> bool {
 }
 
 fn first_invalid(s: &str) -> Option<char> {
+    let plain = |b: &u8| (0x20..0x7F).contains(b) || matches!(b, b'\t' | b'\n' | b'\r');
+    if s.as_bytes().iter().all(plain) {
+        return None;
+    }
     s.chars().find(|&c| !allowed(c))
 }
 
@@ -226,8 +296,8 @@ pub(crate) fn validate(
     m: MessageIn,
     max_bytes: u32,
     default_delay_s: u32,
-    id: String,
-    sender_id: Arc<str>,
+    id: u128,
+    sender: Sender,
 ) -> Result<Validated, JsonError> {
     let body = m
         .message_body
@@ -288,28 +358,20 @@ pub(crate) fn validate(
         }
         trace = Some(attr);
     }
-    let md5_system = md5_of_attributes(trace.iter());
+    let mut message = Message::new(id, body, sender);
+    if !attributes.is_empty() || trace.is_some() || m.message_group_id.is_some() {
+        let extra = message.extra_mut();
+        extra.md5_attributes = md5_of_attributes(&attributes);
+        extra.attributes = attributes;
+        extra.md5_system = md5_of_attributes(trace.iter());
+        extra.trace_header = trace.and_then(|t| match t.value {
+            AttrValue::Text(s) => Some(s),
+            AttrValue::Binary(_) => None,
+        });
+        extra.group_id = m.message_group_id;
+    }
     Ok(Validated {
-        message: Message {
-            id,
-            md5_body: Md5::digest(body.as_bytes()).into(),
-            body,
-            md5_attributes: md5_of_attributes(&attributes),
-            attributes,
-            trace_header: trace.and_then(|t| match t.value {
-                AttrValue::Text(s) => Some(s),
-                AttrValue::Binary(_) => None,
-            }),
-            md5_system,
-            group_id: m.message_group_id,
-            sender_id,
-            sent_ms: 0,
-            receive_count: 0,
-            first_receive_ms: None,
-            dlq_source: None,
-            state: MsgState::Visible,
-            nonce: 0,
-        },
+        message,
         delay_s,
         size,
     })

@@ -46,15 +46,12 @@ pub enum NotifyTargetError {
 }
 
 /// The SenderId S3 event notifications carry.
-const S3_SENDER: &str = "s3.amazonaws.com";
+pub(crate) const S3_SENDER: &str = "s3.amazonaws.com";
 
 pub struct Sqs {
     ctx: Ctx,
     queues: Registry,
     ids: Ids,
-    /// SenderId of messages sent through the API: the account.
-    sender: Arc<str>,
-    s3_sender: Arc<str>,
     /// Set at shutdown: long polls answer at once instead of holding the server open.
     closing: AtomicBool,
     closed: Notify,
@@ -69,8 +66,6 @@ impl Sqs {
     pub fn new(ctx: Ctx) -> Self {
         Self {
             ids: Ids::new(ctx.config.seed),
-            sender: Arc::from(ctx.config.account_id.as_str()),
-            s3_sender: Arc::from(S3_SENDER),
             ctx,
             queues: Registry::default(),
             closing: AtomicBool::new(false),
@@ -165,7 +160,11 @@ impl Sqs {
             let after = st.sweep(now);
             swept.dead.extend(after.dead);
             swept.expired += after.expired;
-            let dlq = st.attrs.redrive.as_ref().map(|p| p.dlq_arn.clone());
+            let dlq = if swept.dead.is_empty() {
+                None
+            } else {
+                st.attrs.redrive.as_ref().map(|p| p.dlq_arn.clone())
+            };
             (r, swept, dlq, st.became_visible != before)
         };
         if woke {
@@ -191,7 +190,7 @@ impl Sqs {
                         m.receive_count = 0;
                         m.first_receive_ms = None;
                         m.nonce = 0;
-                        m.dlq_source = Some(source.clone());
+                        m.extra_mut().dlq_source = Some(source.clone());
                         st.push(m, 0, now);
                     }
                 });
@@ -269,7 +268,7 @@ impl Sqs {
             max,
             delay,
             self.ids.message_id(),
-            self.s3_sender.clone(),
+            message::Sender::S3,
         ) {
             Ok(v) => {
                 self.enqueue(&q, vec![(v.message, v.delay_s)]);

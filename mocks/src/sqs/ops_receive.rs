@@ -3,10 +3,10 @@
 //! the system and message attributes asked for, with a fresh receipt handle.
 
 use super::attrs;
-use super::ids::{Handle, Key};
-use super::message::{self, AttrValue, Message};
+use super::ids::{Handle, Key, MessageId};
+use super::message::{self, AttrValue, Hex, Message, Sender};
 use super::queue::State;
-use super::{PROTOCOL, Sqs, errors};
+use super::{PROTOCOL, S3_SENDER, Sqs, errors};
 use crate::awsjson::{self, JsonError};
 use axum::response::Response;
 use base64::Engine;
@@ -88,18 +88,21 @@ impl View {
         })
     }
 
-    fn system_value(&self, i: usize, m: &Message) -> Option<String> {
+    fn system_value(&self, i: usize, m: &Message, account: &str) -> Option<String> {
         if !self.system[i] {
             return None;
         }
         match SYSTEM[i] {
-            "SenderId" => Some(m.sender_id.to_string()),
+            "SenderId" => Some(match m.sender {
+                Sender::Account => account.to_string(),
+                Sender::S3 => S3_SENDER.to_string(),
+            }),
             "SentTimestamp" => Some(m.sent_ms.to_string()),
             "ApproximateReceiveCount" => Some(m.receive_count.to_string()),
             "ApproximateFirstReceiveTimestamp" => m.first_receive_ms.map(|t| t.to_string()),
-            "MessageGroupId" => m.group_id.clone(),
-            "AWSTraceHeader" => m.trace_header.clone(),
-            "DeadLetterQueueSourceArn" => m.dlq_source.as_deref().map(str::to_string),
+            "MessageGroupId" => m.extra().group_id.clone(),
+            "AWSTraceHeader" => m.extra().trace_header.clone(),
+            "DeadLetterQueueSourceArn" => m.extra().dlq_source.as_deref().map(str::to_string),
             _ => None,
         }
     }
@@ -118,10 +121,10 @@ struct AttrOut<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct MessageOut<'a> {
-    message_id: &'a str,
+    message_id: MessageId,
     receipt_handle: String,
     #[serde(rename = "MD5OfBody")]
-    md5_of_body: String,
+    md5_of_body: Hex,
     body: &'a str,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     attributes: BTreeMap<&'static str, String>,
@@ -129,7 +132,7 @@ struct MessageOut<'a> {
         rename = "MD5OfMessageAttributes",
         skip_serializing_if = "Option::is_none"
     )]
-    md5_of_message_attributes: Option<String>,
+    md5_of_message_attributes: Option<Hex>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     message_attributes: BTreeMap<&'a str, AttrOut<'a>>,
 }
@@ -146,29 +149,33 @@ impl Sqs {
             .iter()
             .filter_map(|key| st.get(key).map(|m| (key, m)))
             .map(|(key, m)| {
-                let shown: Vec<_> = m
+                let extra = m.extra();
+                let shown: Vec<_> = extra
                     .attributes
                     .iter()
                     .filter(|a| view.wants_attribute(&a.name))
                     .collect();
-                let md5_of_message_attributes = if shown.len() == m.attributes.len() {
-                    m.md5_attributes
+                let md5_of_message_attributes = if shown.len() == extra.attributes.len() {
+                    extra.md5_attributes
                 } else {
                     message::md5_of_attributes(shown.iter().copied())
                 };
                 MessageOut {
-                    message_id: &m.id,
+                    message_id: MessageId(m.id),
                     receipt_handle: self.ids.encode_handle(&Handle {
                         queue_uid,
                         key: *key,
                         nonce: m.nonce,
                     }),
-                    md5_of_body: hex::encode(m.md5_body),
+                    md5_of_body: Hex(m.md5_body),
                     body: &m.body,
                     attributes: (0..SYSTEM.len())
-                        .filter_map(|i| view.system_value(i, m).map(|v| (SYSTEM[i], v)))
+                        .filter_map(|i| {
+                            view.system_value(i, m, self.account())
+                                .map(|v| (SYSTEM[i], v))
+                        })
                         .collect(),
-                    md5_of_message_attributes: md5_of_message_attributes.map(hex::encode),
+                    md5_of_message_attributes: md5_of_message_attributes.map(Hex),
                     message_attributes: shown
                         .iter()
                         .map(|a| {

@@ -3,7 +3,8 @@
 
 use super::attrs::MAX_MESSAGE_BYTES;
 use super::batch::{self, BatchOut, Failed};
-use super::message::{self, Message, MessageIn};
+use super::ids::MessageId;
+use super::message::{self, Hex, Message, MessageIn, Sender};
 use super::{PROTOCOL, Sqs, errors};
 use crate::awsjson::{self, JsonError};
 use axum::response::Response;
@@ -23,29 +24,30 @@ struct BatchIn {
 struct Sent {
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<String>,
-    message_id: String,
+    message_id: MessageId,
     #[serde(rename = "MD5OfMessageBody")]
-    md5_of_message_body: String,
+    md5_of_message_body: Hex,
     #[serde(
         rename = "MD5OfMessageAttributes",
         skip_serializing_if = "Option::is_none"
     )]
-    md5_of_message_attributes: Option<String>,
+    md5_of_message_attributes: Option<Hex>,
     #[serde(
         rename = "MD5OfMessageSystemAttributes",
         skip_serializing_if = "Option::is_none"
     )]
-    md5_of_message_system_attributes: Option<String>,
+    md5_of_message_system_attributes: Option<Hex>,
 }
 
 impl Sent {
     fn of(id: Option<String>, m: &Message) -> Self {
+        let extra = m.extra();
         Self {
             id,
-            message_id: m.id.clone(),
-            md5_of_message_body: hex::encode(m.md5_body),
-            md5_of_message_attributes: m.md5_attributes.map(hex::encode),
-            md5_of_message_system_attributes: m.md5_system.map(hex::encode),
+            message_id: MessageId(m.id),
+            md5_of_message_body: Hex(m.md5_body),
+            md5_of_message_attributes: extra.md5_attributes.map(Hex),
+            md5_of_message_system_attributes: extra.md5_system.map(Hex),
         }
     }
 }
@@ -58,7 +60,7 @@ impl Sqs {
             let st = q.state.lock();
             (st.attrs.max_message_bytes, st.attrs.delay_s)
         };
-        let v = message::validate(req, max, delay, self.ids.message_id(), self.sender.clone())?;
+        let v = message::validate(req, max, delay, self.ids.message_id(), Sender::Account)?;
         let out = Sent::of(None, &v.message);
         self.enqueue(&q, vec![(v.message, v.delay_s)]);
         Ok(awsjson::ok(PROTOCOL, &out))
@@ -77,13 +79,7 @@ impl Sqs {
         let mut total = 0usize;
         for mut entry in req.entries {
             let id = entry.id.take().unwrap_or_default();
-            match message::validate(
-                entry,
-                max,
-                delay,
-                self.ids.message_id(),
-                self.sender.clone(),
-            ) {
+            match message::validate(entry, max, delay, self.ids.message_id(), Sender::Account) {
                 Ok(v) => {
                     total += v.size;
                     ok.push((id, v.message, v.delay_s));

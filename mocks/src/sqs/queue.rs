@@ -324,27 +324,13 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::super::attrs::RedrivePolicy;
+    use super::super::message::Sender;
     use super::*;
-    use std::sync::Arc;
 
     fn msg(sent_ms: i64) -> Message {
-        Message {
-            id: "id".into(),
-            body: "b".into(),
-            md5_body: [0; 16],
-            attributes: vec![],
-            md5_attributes: None,
-            trace_header: None,
-            md5_system: None,
-            group_id: None,
-            sender_id: Arc::from("s"),
-            sent_ms,
-            receive_count: 0,
-            first_receive_ms: None,
-            dlq_source: None,
-            state: MsgState::Visible,
-            nonce: 0,
-        }
+        let mut m = Message::new(1, "b".into(), Sender::Account);
+        m.sent_ms = sent_ms;
+        m
     }
 
     fn counter() -> impl FnMut() -> u64 {
