@@ -152,37 +152,35 @@ impl Sqs {
     /// wakes long polls if messages became visible and dead-letters what the sweeps found.
     fn with_state<R>(&self, q: &Arc<Queue>, f: impl FnOnce(&mut State, i64) -> R) -> R {
         let now = self.now_ms();
-        let (r, swept, dlq, woke) = {
+        let mut swept = Swept::default();
+        let (r, woke) = {
             let mut st = q.state.lock();
             let before = st.became_visible;
-            let mut swept = st.sweep(now);
+            st.sweep(now, &mut swept);
             let r = f(&mut st, now);
-            let after = st.sweep(now);
-            swept.dead.extend(after.dead);
-            swept.expired += after.expired;
-            let dlq = if swept.dead.is_empty() {
-                None
-            } else {
-                st.attrs.redrive.as_ref().map(|p| p.dlq_arn.clone())
-            };
-            (r, swept, dlq, st.became_visible != before)
+            st.sweep(now, &mut swept);
+            (r, st.became_visible != before)
         };
         if woke {
             q.arrivals.notify_waiters();
         }
-        self.settle(q, swept, dlq);
+        self.settle(q, swept);
         r
     }
 
     /// Counts expired messages and moves dead ones to the dead-letter queue (back to
     /// their own queue, counted, if that queue is gone).
-    fn settle(&self, q: &Arc<Queue>, swept: Swept, dlq_arn: Option<String>) {
+    fn settle(&self, q: &Arc<Queue>, swept: Swept) {
         self.ctx.counters.add("sqs.expired", swept.expired);
         if swept.dead.is_empty() {
             return;
         }
         let n = swept.dead.len() as u64;
-        match dlq_arn.as_deref().and_then(|arn| self.queue_by_arn(arn)) {
+        match swept
+            .dlq_arn
+            .as_deref()
+            .and_then(|arn| self.queue_by_arn(arn))
+        {
             Some(dlq) => {
                 let source: Arc<str> = Arc::from(q.arn.as_str());
                 self.with_state(&dlq, |st, now| {

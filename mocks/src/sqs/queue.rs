@@ -57,11 +57,13 @@ impl Counts {
     }
 }
 
-/// What a maintenance pass found.
+/// What maintenance passes found.
 #[derive(Debug, Default)]
 pub(crate) struct Swept {
     /// Received `maxReceiveCount` times and visible again: bound for the DLQ.
     pub dead: Vec<Message>,
+    /// Where `dead` goes (the RedrivePolicy's target), set when `dead` is not empty.
+    pub dlq_arn: Option<String>,
     /// Past the retention period, gone.
     pub expired: u64,
 }
@@ -155,8 +157,7 @@ impl State {
     /// Moves time forward to `now_ms`: delays end, visibility timeouts run out (a
     /// message received `maxReceiveCount` times leaves for the DLQ instead of
     /// becoming visible), and messages past retention are dropped.
-    pub fn sweep(&mut self, now_ms: i64) -> Swept {
-        let mut out = Swept::default();
+    pub fn sweep(&mut self, now_ms: i64, out: &mut Swept) {
         while let Some(&Reverse((due, key))) = self.delayed.peek() {
             if due > now_ms {
                 break;
@@ -183,6 +184,9 @@ impl State {
                 continue;
             }
             if max_receives.is_some_and(|max| m.receive_count >= max) {
+                if out.dlq_arn.is_none() {
+                    out.dlq_arn = self.attrs.redrive.as_ref().map(|r| r.dlq_arn.clone());
+                }
                 if let Some(m) = self.msgs.remove(&key) {
                     *self.counts.slot(m.state) -= 1;
                     out.dead.push(m);
@@ -201,7 +205,6 @@ impl State {
             out.expired += 1;
         }
         self.compact();
-        out
     }
 
     /// Drops stale entries once they outnumber live ones.
@@ -355,17 +358,20 @@ mod tests {
         s.push(msg(0), 5_000, 0);
         assert_eq!(s.counts().delayed, 1);
         assert!(s.receive(10, 1000, 1000, &mut nonce).is_empty());
-        s.sweep(5_000);
+        let mut swept = Swept::default();
+        s.sweep(5_000, &mut swept);
         let got = s.receive(10, 1000, 5_000, &mut nonce);
         assert_eq!(got.len(), 1);
         assert_eq!(s.counts().in_flight, 1);
         assert_eq!(s.next_due_ms(), Some(6_000));
-        assert!(s.sweep(6_000).dead.is_empty());
+        s.sweep(6_000, &mut swept);
+        assert!(swept.dead.is_empty());
         let again = s.receive(10, 1000, 6_000, &mut nonce);
         assert_eq!(s.get(&again[0]).map(|m| m.receive_count), Some(2));
         assert_eq!(s.delete(&again[0], 1), Err(HandleFault::Stale));
-        let swept = s.sweep(7_000);
+        s.sweep(7_000, &mut swept);
         assert_eq!(swept.dead.len(), 1);
+        assert_eq!(swept.dlq_arn.as_deref(), Some("dlq"));
         assert_eq!(s.counts(), Counts::default());
         assert_eq!(s.delete(&again[0], 2), Err(HandleFault::Gone));
     }
@@ -386,10 +392,11 @@ mod tests {
             }
         }
         assert_eq!(s.len(), 0);
-        s.sweep(10_000);
+        let mut swept = Swept::default();
+        s.sweep(10_000, &mut swept);
         assert!(s.in_flight.len() <= COMPACT_SLACK);
         s.push(msg(20_000), 0, 20_000);
-        let swept = s.sweep(20_000 + 345_600_000);
+        s.sweep(20_000 + 345_600_000, &mut swept);
         assert_eq!(swept.expired, 1);
         assert_eq!(s.counts(), Counts::default());
     }
