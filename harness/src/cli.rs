@@ -32,6 +32,8 @@ pub enum Command {
     Emulate(EmulateArgs),
     /// Measure components with real clients and compare with the last run.
     Bench(BenchArgs),
+    /// Run one pipeline component (the harness spawns these as child processes).
+    Component(crate::component::ComponentArgs),
 }
 
 #[derive(Debug, Args)]

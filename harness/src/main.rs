@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod component;
 mod emulate;
 
 use clap::Parser;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Emulate(args) => emulate::run(args),
         cli::Command::Bench(args) => bench::run(args),
+        cli::Command::Component(args) => component::run(args),
     };
     match result {
         Ok(code) => code,

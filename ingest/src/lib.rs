@@ -3,6 +3,7 @@
 //! harness uses to aim a canary at each shard. The gateway, delivery and query
 //! components build on these.
 
+pub mod certs;
 pub mod config;
 pub mod envelope;
 pub mod gateway;

@@ -1,0 +1,68 @@
+//! `gameday component <name>`: one pipeline component as its own process. The harness
+//! spawns these; they can be run by hand too.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ComponentArgs {
+    #[command(subcommand)]
+    pub component: Component,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Component {
+    /// The ingest gateway: TLS, auth, hygiene, quotas, ack after Kinesis.
+    Gateway {
+        /// Gateway configuration (TOML; see ingest/src/gateway/config.rs).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on; port 0 picks one (printed as `READY <url>`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Availability zone label for logs and the instance name.
+        #[arg(long)]
+        az: Option<String>,
+    },
+}
+
+pub fn run(args: ComponentArgs) -> anyhow::Result<ExitCode> {
+    // Components share a 2-core machine with the harness: small runtimes.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    match args.component {
+        Component::Gateway { config, listen, az } => runtime.block_on(gateway(config, listen, az)),
+    }
+}
+
+async fn gateway(
+    path: PathBuf,
+    listen: SocketAddr,
+    az: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut config: ingest::gateway::GatewayConfig =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(az) = az {
+        config.instance = format!("gateway-{az}");
+    }
+    let scheme = if config.plain_http { "http" } else { "https" };
+    let gw = ingest::gateway::Gateway::new(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("READY {scheme}://{addr}");
+    ingest::gateway::run(listener, gw, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
