@@ -106,7 +106,8 @@ mod tests {
     #[test]
     fn names_path_style_operations() {
         use Method as M;
-        let cases: &[(M, &str, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (M, &'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (M::GET, "/", &[], "ListBuckets"),
             (M::PUT, "/b", &[], "CreateBucket"),
             (M::HEAD, "/b", &[], "HeadBucket"),

@@ -199,7 +199,7 @@ pub fn to_output(targets: &[QueueTarget]) -> GetBucketNotificationConfigurationO
             .collect();
             QueueConfiguration {
                 events: t.events.iter().map(|e| e.clone().into()).collect(),
-                filter: (!rules.is_empty()).then(|| NotificationConfigurationFilter {
+                filter: (!rules.is_empty()).then_some(NotificationConfigurationFilter {
                     key: Some(S3KeyFilter {
                         filter_rules: Some(rules),
                     }),
@@ -318,7 +318,7 @@ mod tests {
                 .iter()
                 .map(|e| Event::from((*e).to_owned()))
                 .collect(),
-            filter: (!rules.is_empty()).then(|| NotificationConfigurationFilter {
+            filter: (!rules.is_empty()).then_some(NotificationConfigurationFilter {
                 key: Some(S3KeyFilter {
                     filter_rules: Some(filter_rules),
                 }),

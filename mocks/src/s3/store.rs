@@ -316,7 +316,7 @@ impl Store {
 
     pub fn abort_upload(&self, bucket: &Bucket, id: &str, key: &str) -> S3Result<()> {
         let mut uploads = bucket.uploads.lock();
-        if !uploads.get(id).is_some_and(|u| u.key == key) {
+        if uploads.get(id).is_none_or(|u| u.key != key) {
             return Err(no_such_upload());
         }
         uploads.remove(id);
@@ -342,7 +342,7 @@ impl Store {
         check_write(keys.map.get(key).map(|o| &**o), conditions)?;
         {
             let mut uploads = bucket.uploads.lock();
-            if !uploads.get(id).is_some_and(|u| u.key == key) {
+            if uploads.get(id).is_none_or(|u| u.key != key) {
                 return Err(no_such_upload());
             }
             uploads.remove(id);
