@@ -1,14 +1,15 @@
 //! Request bodies of PutObject and UploadPart: collected into one `Bytes` under the size
 //! limit (no copy for a single-chunk body, one for a chunked one), hashed once on the
-//! way in (md5 always, plus the checksums the client sends or asks for), then verified
-//! the way S3 does: `Content-MD5` (InvalidDigest if malformed, BadDigest if it differs)
-//! and `x-amz-checksum-*` from headers or aws-chunked trailers (BadDigest). Errors
-//! raised inside s3s's signature layer while streaming become AWS's own errors.
+//! way in (the ETag digest — md5, or CRC64 with `fast_etags` — plus the checksums the
+//! client sends or asks for), then verified the way S3 does: `Content-MD5`
+//! (InvalidDigest if malformed, BadDigest if it differs) and `x-amz-checksum-*` from
+//! headers or aws-chunked trailers (BadDigest). Errors raised inside s3s's signature
+//! layer while streaming become AWS's own errors.
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use s3s::checksum::ChecksumHasher;
-use s3s::crypto::{Checksum as _, Md5};
+use s3s::crypto::{Checksum as _, Crc64Nvme, Md5};
 use s3s::dto::{Checksum, ChecksumAlgorithm, StreamingBlob};
 use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
 
@@ -16,7 +17,10 @@ use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
 #[derive(Debug)]
 pub struct Payload {
     pub data: Bytes,
-    pub md5: [u8; 16],
+    /// What the ETag is made of: the md5, or (fast ETags) CRC64-NVME and length.
+    pub digest: [u8; 16],
+    /// The md5, when it was computed (always, unless fast ETags and no Content-MD5).
+    pub md5: Option<[u8; 16]>,
     /// The checksums computed over `data` (those the client sent or asked for).
     pub checksum: Checksum,
 }
@@ -138,14 +142,41 @@ pub async fn drain(body: Option<StreamingBlob>) {
     }
 }
 
-/// Reads the whole body (at most `max` bytes) and hashes it.
+/// Which digest an ETag is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    Md5,
+    /// CRC64-NVME (8 bytes) then the length (8 bytes): content-derived, cheap.
+    Fast,
+}
+
+/// The ETag digest of `data` in one go (copies of multipart objects).
+pub fn digest_of(data: &[u8], kind: Digest) -> [u8; 16] {
+    match kind {
+        Digest::Md5 => Md5::checksum(data),
+        Digest::Fast => fast_digest(Crc64Nvme::checksum(data), data.len() as u64),
+    }
+}
+
+fn fast_digest(crc: [u8; 8], len: u64) -> [u8; 16] {
+    let mut d = [0u8; 16];
+    d[..8].copy_from_slice(&crc);
+    d[8..].copy_from_slice(&len.to_be_bytes());
+    d
+}
+
+/// Reads the whole body (at most `max` bytes) and hashes it: the ETag digest `kind`,
+/// the md5 as well when `want_md5`, and the checksums `hasher` is set up for.
 pub async fn collect(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
     max: u64,
     mut hasher: ChecksumHasher,
+    kind: Digest,
+    want_md5: bool,
 ) -> S3Result<Payload> {
-    let mut md5 = Md5::new();
+    let mut md5 = (kind == Digest::Md5 || want_md5).then(Md5::new);
+    let mut crc = (kind == Digest::Fast).then(Crc64Nvme::new);
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
     let mut total: u64 = 0;
@@ -160,7 +191,12 @@ pub async fn collect(
                 drain(Some(stream)).await;
                 return Err(entity_too_large(max));
             }
-            md5.update(&chunk);
+            if let Some(m) = &mut md5 {
+                m.update(&chunk);
+            }
+            if let Some(c) = &mut crc {
+                c.update(&chunk);
+            }
             hasher.update(&chunk);
             match (&mut joined, first.take()) {
                 (Some(buf), _) => buf.extend_from_slice(&chunk),
@@ -180,9 +216,16 @@ pub async fn collect(
         (None, Some(b)) => b,
         (None, None) => Bytes::new(),
     };
+    let md5 = md5.map(Md5::finalize);
+    let digest = match (crc, md5) {
+        (Some(c), _) => fast_digest(c.finalize(), data.len() as u64),
+        (None, Some(m)) => m,
+        (None, None) => [0; 16],
+    };
     Ok(Payload {
         data,
-        md5: md5.finalize(),
+        digest,
+        md5,
         checksum: hasher.finalize(),
     })
 }
@@ -193,11 +236,12 @@ pub async fn collect(
 pub async fn receive(
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
-    max: u64,
+    settings: &super::S3Config,
     claims: S3Result<Claims>,
     trailer: Option<&str>,
     trailers: Option<&TrailingHeaders>,
 ) -> S3Result<(Payload, Claims)> {
+    let max = settings.max_object_bytes;
     let prepared = claims.and_then(|claims| {
         if content_length.is_some_and(|n| n < 0 || n as u64 > max) {
             return Err(entity_too_large(max));
@@ -212,7 +256,13 @@ pub async fn receive(
             return Err(e);
         }
     };
-    let payload = collect(body, content_length, max, hasher).await?;
+    let kind = if settings.fast_etags {
+        Digest::Fast
+    } else {
+        Digest::Md5
+    };
+    let want_md5 = claims.content_md5.is_some();
+    let payload = collect(body, content_length, max, hasher, kind, want_md5).await?;
     merge_trailers(&mut claims, trailers)?;
     verify(&payload, &claims)?;
     Ok((payload, claims))
@@ -245,7 +295,7 @@ pub fn merge_trailers(claims: &mut Claims, trailers: Option<&TrailingHeaders>) -
 /// Compares what the client claimed with what was computed.
 pub fn verify(payload: &Payload, claims: &Claims) -> S3Result<()> {
     if let Some(md5) = claims.content_md5
-        && md5 != payload.md5
+        && Some(md5) != payload.md5
     {
         return Err(s3_error!(
             BadDigest,
@@ -289,11 +339,19 @@ mod tests {
             ..Default::default()
         };
         let h = hasher_for(&claims, None).unwrap();
-        let p = collect(Some(blob(&[b"hello ", b"world"])), Some(11), 100, h)
-            .await
-            .unwrap();
+        let p = collect(
+            Some(blob(&[b"hello ", b"world"])),
+            Some(11),
+            100,
+            h,
+            Digest::Md5,
+            false,
+        )
+        .await
+        .unwrap();
         assert_eq!(&p.data[..], b"hello world");
-        assert_eq!(hex::encode(p.md5), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert_eq!(hex::encode(p.digest), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert_eq!(p.md5, Some(p.digest));
         // CRC32 of "hello world" is 0x0d4a1185.
         assert_eq!(p.checksum.checksum_crc32.as_deref(), Some("DUoRhQ=="));
 
@@ -316,9 +374,39 @@ mod tests {
     #[tokio::test]
     async fn refuses_bodies_over_the_limit() {
         let h = ChecksumHasher::default();
-        let e = collect(Some(blob(&[b"12345", b"6"])), None, 5, h)
-            .await
-            .unwrap_err();
+        let e = collect(
+            Some(blob(&[b"12345", b"6"])),
+            None,
+            5,
+            h,
+            Digest::Md5,
+            false,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.code(), &S3ErrorCode::EntityTooLarge);
+    }
+
+    #[tokio::test]
+    async fn fast_digests_skip_md5_unless_asked() {
+        let h = ChecksumHasher::default;
+        let p = collect(
+            Some(blob(&[b"ab", b"c"])),
+            None,
+            10,
+            h(),
+            Digest::Fast,
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.md5, None);
+        assert_eq!(p.digest, digest_of(b"abc", Digest::Fast));
+        assert_eq!(&p.digest[8..], &3u64.to_be_bytes());
+        let q = collect(Some(blob(&[b"abd"])), None, 10, h(), Digest::Fast, true)
+            .await
+            .unwrap();
+        assert_ne!(q.digest, p.digest);
+        assert_eq!(q.md5, Some(digest_of(b"abd", Digest::Md5)));
     }
 }

@@ -11,7 +11,6 @@ mod api;
 mod body;
 mod conditions;
 mod host;
-mod limits;
 mod names;
 mod notify;
 mod ops_bucket;
@@ -19,11 +18,12 @@ mod ops_delete;
 mod ops_list;
 mod ops_multipart;
 mod ops_object;
+mod settings;
 mod store;
 
 pub use host::bucket_from_host;
-pub use limits::S3Limits;
 pub use names::operation_name;
+pub use settings::S3Config;
 
 use crate::Ctx;
 use crate::sqs::Sqs;
@@ -68,8 +68,16 @@ impl S3Backend {
         })
     }
 
-    fn limits(&self) -> &S3Limits {
+    fn settings(&self) -> &S3Config {
         &self.ctx.config.s3
+    }
+
+    fn digest_kind(&self) -> body::Digest {
+        if self.settings().fast_etags {
+            body::Digest::Fast
+        } else {
+            body::Digest::Md5
+        }
     }
 
     fn now_ms(&self) -> i64 {

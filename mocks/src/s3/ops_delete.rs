@@ -3,7 +3,7 @@
 //! took an object away sends `ObjectRemoved:Delete`.
 
 use super::conditions::WriteConditions;
-use super::limits::MAX_DELETE_KEYS;
+use super::settings::MAX_DELETE_KEYS;
 use super::{S3Backend, principal};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};

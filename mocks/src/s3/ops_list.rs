@@ -4,8 +4,8 @@
 //! Works on the bucket's sorted map by range: each page costs O(page · log n), and a
 //! common prefix is jumped over instead of walking the keys under it.
 
-use super::limits::MAX_LIST_KEYS;
 use super::notify::encode_key;
+use super::settings::MAX_LIST_KEYS;
 use super::store::Object;
 use super::{S3Backend, timestamp};
 use base64::Engine as _;

@@ -9,8 +9,8 @@
 
 use super::body::{self, Payload};
 use super::conditions::WriteConditions;
-use super::limits::{MAX_LIST_KEYS, MAX_PART_NUMBER};
 use super::ops_object::{claims, stored_encoding, trailer};
+use super::settings::{MAX_LIST_KEYS, MAX_PART_NUMBER};
 use super::store::{Object, ObjectMeta, Part as StoredPart, Upload};
 use super::{S3Backend, principal, timestamp};
 use bytes::BytesMut;
@@ -109,14 +109,15 @@ impl S3Backend {
         let (
             Payload {
                 data,
-                md5,
+                digest,
                 checksum,
+                ..
             },
             _,
         ) = body::receive(
             input.body.take(),
             input.content_length,
-            self.limits().max_object_bytes,
+            self.settings(),
             claims,
             trailer(&headers),
             trailing_headers.as_ref(),
@@ -125,7 +126,7 @@ impl S3Backend {
         let bucket = self.store.bucket(&input.bucket)?;
         let part = StoredPart {
             data,
-            md5,
+            digest,
             last_modified_ms: self.now_ms(),
             checksum: checksum.clone(),
         };
@@ -193,7 +194,7 @@ impl S3Backend {
             }
             chosen.push(stored.clone());
         }
-        let min = self.limits().min_part_bytes;
+        let min = self.settings().min_part_bytes;
         if chosen[..chosen.len() - 1]
             .iter()
             .any(|p| (p.data.len() as u64) < min)
@@ -216,7 +217,7 @@ impl S3Backend {
         };
         let mut md5s = Md5::new();
         for p in &chosen {
-            md5s.update(&p.md5);
+            md5s.update(&p.digest);
         }
         let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
         let object = Arc::new(Object {

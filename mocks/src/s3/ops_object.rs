@@ -159,21 +159,22 @@ impl S3Backend {
         let (
             Payload {
                 data,
-                md5,
+                digest,
                 checksum,
+                ..
             },
             _,
         ) = body::receive(
             input.body.take(),
             input.content_length,
-            self.limits().max_object_bytes,
+            self.settings(),
             claims,
             trailer(&headers),
             trailing_headers.as_ref(),
         )
         .await?;
         let bucket = self.store.bucket(&input.bucket)?;
-        let etag = hex::encode(md5);
+        let etag = hex::encode(digest);
         let typed = has_checksum(&checksum);
         let object = Arc::new(Object {
             data,
@@ -346,7 +347,7 @@ impl S3Backend {
         if outcome != ReadOutcome::Proceed {
             return Err(precondition_failed());
         }
-        let max = self.limits().max_object_bytes;
+        let max = self.settings().max_object_bytes;
         if src.size() > max {
             return Err(s3_error!(
                 InvalidRequest,
@@ -382,10 +383,9 @@ impl S3Backend {
         } else {
             src.meta.clone()
         };
-        // A copy is a single-part object: a multipart source gets a plain md5 ETag.
+        // A copy is a single-part object: a multipart source gets a single-part ETag.
         let etag = if src.etag.contains('-') {
-            use s3s::crypto::Checksum as _;
-            hex::encode(s3s::crypto::Md5::checksum(&src.data))
+            hex::encode(body::digest_of(&src.data, self.digest_kind()))
         } else {
             src.etag.clone()
         };

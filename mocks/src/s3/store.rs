@@ -32,7 +32,8 @@ pub struct ObjectMeta {
 #[derive(Debug)]
 pub struct Object {
     pub data: Bytes,
-    /// Unquoted: hex md5 for a single PUT, `<hex md5 of the part md5s>-N` for multipart.
+    /// Unquoted: hex md5 for a single PUT, `<hex md5 of the part md5s>-N` for multipart
+    /// (with fast ETags, CRC64-NVME + length stands in for each md5).
     pub etag: String,
     pub last_modified_ms: i64,
     pub meta: ObjectMeta,
@@ -50,14 +51,15 @@ impl Object {
 #[derive(Debug)]
 pub struct Part {
     pub data: Bytes,
-    pub md5: [u8; 16],
+    /// The ETag digest (md5 unless fast ETags).
+    pub digest: [u8; 16],
     pub last_modified_ms: i64,
     pub checksum: Checksum,
 }
 
 impl Part {
     pub fn etag(&self) -> String {
-        hex::encode(self.md5)
+        hex::encode(self.digest)
     }
 }
 

@@ -3,6 +3,7 @@
 //! and notifications in `s3/`.
 
 mod access;
+mod bench;
 mod conditional;
 mod integrity;
 mod list;

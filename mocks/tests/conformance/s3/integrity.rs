@@ -169,3 +169,40 @@ async fn entity_too_large_above_the_limit() {
     assert_eq!(status(&err), 400);
     assert!(emu.emulator.ctx.counters.get("s3.rejected.EntityTooLarge") >= 1);
 }
+
+#[tokio::test]
+async fn fast_etags_are_opaque_but_content_derived() {
+    let mut config = mocks::EmulatorConfig::default();
+    config.s3.fast_etags = true;
+    let emu = common::start_with(config).await;
+    let s3 = common::s3(&emu).await;
+    s3.create_bucket().bucket("fast").send().await.unwrap();
+    let a = put(&s3, "fast", "a", b"same bytes").await;
+    let b = put(&s3, "fast", "b", b"same bytes").await;
+    let c = put(&s3, "fast", "c", b"other bytes").await;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_ne!(a, format!("\"{}\"", md5_hex(b"same bytes")));
+    assert_eq!(a.len(), 34);
+    // Conditional writes and Content-MD5 work the same.
+    let err = s3
+        .put_object()
+        .bucket("fast")
+        .key("a")
+        .if_match(c)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "PreconditionFailed");
+    let err = s3
+        .put_object()
+        .bucket("fast")
+        .key("a")
+        .content_md5("XrY7u+Ae7tCTyyK7j1rNww==")
+        .body(ByteStream::from_static(b"not hello world"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "BadDigest");
+}

@@ -1,5 +1,6 @@
-//! S3's own size limits, as the emulator enforces them. Defaults are AWS's; tests and
-//! benchmarks may lower them (e.g. to see `EntityTooLarge` without sending 5 GiB).
+//! S3 settings: AWS's own size limits as the emulator enforces them (defaults are AWS's;
+//! tests may lower them to see `EntityTooLarge` without sending 5 GiB), and the one
+//! opt-in departure from S3 for speed (`fast_etags`).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,19 +17,26 @@ pub const MAX_DELETE_KEYS: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct S3Limits {
+pub struct S3Config {
     /// Largest body of one PutObject or UploadPart; larger ones get `EntityTooLarge`.
     /// Objects live in memory, so this is also the emulator's memory guard per request.
     pub max_object_bytes: u64,
     /// Smallest size of a part that is not the last one (`EntityTooSmall` otherwise).
     pub min_part_bytes: u64,
+    /// Off (default): ETags are S3's — hex md5 of the body, `md5(part md5s)-N` for
+    /// multipart. On: ETags come from CRC64-NVME and the length instead, still
+    /// content-derived and opaque but not md5 (as S3's own SSE-KMS ETags are not);
+    /// md5 then costs nothing unless `Content-MD5` is sent. It is the largest share of a
+    /// PutObject's CPU, so benchmarks at full rate turn this on.
+    pub fast_etags: bool,
 }
 
-impl Default for S3Limits {
+impl Default for S3Config {
     fn default() -> Self {
         Self {
             max_object_bytes: AWS_MAX_OBJECT_BYTES,
             min_part_bytes: AWS_MIN_PART_BYTES,
+            fast_etags: false,
         }
     }
 }
