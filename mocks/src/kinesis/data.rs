@@ -13,8 +13,6 @@ use super::{Kinesis, PROTOCOL, StreamRef};
 use crate::awsjson::{self, JsonError};
 use crate::faults::Service;
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use http::StatusCode;
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -114,7 +112,9 @@ impl Kinesis {
                 Ok(seq) => {
                     out.push_str("{\"SequenceNumber\":\"");
                     seq.write_to(&mut out);
-                    let _ = write!(out, "\",\"ShardId\":\"{shard_id}\"}}");
+                    out.push_str("\",\"ShardId\":\"");
+                    out.push_str(shard_id);
+                    out.push_str("\"}");
                 }
                 Err(_) => {
                     let _ = write!(
@@ -177,8 +177,8 @@ impl Kinesis {
                 ));
             }
             let start = scratch.len();
-            STANDARD
-                .decode_vec(e.data.as_bytes(), scratch)
+            base64_simd::STANDARD
+                .decode_append(e.data.as_bytes(), scratch)
                 .map_err(|_| {
                     JsonError::bad_request(
                         "SerializationException",
@@ -481,13 +481,16 @@ impl Kinesis {
 fn write_record(out: &mut String, r: &super::RecordRef, seq: &SeqNo) {
     out.push_str("{\"SequenceNumber\":\"");
     seq.write_to(out);
-    let _ = write!(
-        out,
-        "\",\"ApproximateArrivalTimestamp\":{}.{:03},\"Data\":\"",
-        r.arrival_ms.div_euclid(1000),
-        r.arrival_ms.rem_euclid(1000)
-    );
-    STANDARD.encode_string(r.data, out);
+    let mut num = itoa::Buffer::new();
+    out.push_str("\",\"ApproximateArrivalTimestamp\":");
+    out.push_str(num.format(r.arrival_ms.div_euclid(1000)));
+    let millis = r.arrival_ms.rem_euclid(1000) as u16;
+    out.push('.');
+    out.push(char::from(b'0' + (millis / 100) as u8));
+    out.push(char::from(b'0' + (millis / 10 % 10) as u8));
+    out.push(char::from(b'0' + (millis % 10) as u8));
+    out.push_str(",\"Data\":\"");
+    base64_simd::STANDARD.encode_append(r.data, out);
     out.push_str("\",\"PartitionKey\":");
     push_json_string(out, r.partition_key);
     out.push('}');

@@ -6,8 +6,6 @@
 //! AT/AFTER_SEQUENCE_NUMBER resolve in O(1); the generation tells a recreated stream's
 //! numbers from its predecessor's.
 
-use std::fmt::Write;
-
 pub const LEN: usize = 56;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,12 +17,13 @@ pub struct SeqNo {
 
 impl SeqNo {
     pub fn write_to(&self, out: &mut String) {
-        // Writing to a String cannot fail.
-        let _ = write!(
-            out,
-            "49{:08}{:06}{:020}00000000000000000000",
-            self.generation, self.shard, self.index
-        );
+        let mut buf = [b'0'; LEN];
+        buf[..2].copy_from_slice(b"49");
+        put_digits(&mut buf[2..10], self.generation as u64);
+        put_digits(&mut buf[10..16], self.shard as u64);
+        put_digits(&mut buf[16..36], self.index);
+        // Only ASCII digits were written.
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
     }
 
     pub fn render(&self) -> String {
@@ -45,6 +44,14 @@ impl SeqNo {
             shard: s[10..16].parse().ok()?,
             index: s[16..36].parse().ok()?,
         })
+    }
+}
+
+/// Writes `v` right-aligned in decimal into `out`, which is pre-filled with zeros.
+fn put_digits(out: &mut [u8], mut v: u64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 
@@ -70,6 +77,12 @@ mod tests {
         assert!(sa < sb);
         // Fixed width: lexical order is numeric order.
         assert_eq!(sb.len(), LEN);
+        let big = SeqNo {
+            generation: 99_999_999,
+            shard: 999_999,
+            index: u64::MAX,
+        };
+        assert_eq!(SeqNo::parse(&big.render()), Some(big));
         assert_eq!(SeqNo::parse("12"), None);
         assert_eq!(SeqNo::parse(&sa.replace('4', "x")), None);
     }

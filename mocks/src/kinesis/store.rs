@@ -83,18 +83,21 @@ pub fn hash_key(partition_key: &[u8]) -> u128 {
     u128::from_be_bytes(Md5::digest(partition_key).into())
 }
 
-/// Even split of the 128-bit hash-key space, as CreateStream makes it.
+/// Even split of the 128-bit hash-key space, as CreateStream makes it: shard `i` of `n`
+/// starts at floor(i · 2^128 / n).
 pub fn hash_ranges(count: u32) -> Vec<(u128, u128)> {
-    let step = u128::MAX / count as u128;
-    (0..count)
+    let n = count as u128;
+    // 2^128 = q·n + (r + 1), with q = MAX / n and r = MAX % n.
+    let (q, r1) = (u128::MAX / n, u128::MAX % n + 1);
+    let start = |i: u128| i * q + i * r1 / n;
+    (0..n)
         .map(|i| {
-            let start = step * i as u128;
-            let end = if i + 1 == count {
+            let end = if i + 1 == n {
                 u128::MAX
             } else {
-                step * (i as u128 + 1) - 1
+                start(i + 1) - 1
             };
-            (start, end)
+            (start(i), end)
         })
         .collect()
 }
@@ -181,6 +184,9 @@ mod tests {
                 assert_eq!(w[0].1 + 1, w[1].0);
             }
         }
+        // As AWS splits two shards: at 2^127.
+        assert_eq!(hash_ranges(2)[1].0, 1u128 << 127);
+        assert_eq!(hash_ranges(4)[3].0, 3u128 << 126);
     }
 
     #[test]

@@ -1,0 +1,67 @@
+//! The emulator under test as a child process (`gameday emulate --port 0 --no-limits`),
+//! so client and server do not share a runtime; killed when dropped.
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct Emulator {
+    pub endpoint: String,
+    child: Child,
+}
+
+impl Emulator {
+    pub async fn spawn() -> anyhow::Result<Emulator> {
+        let exe = std::env::current_exe().context("locating the gameday binary")?;
+        let mut child = Command::new(exe)
+            .args(["emulate", "--port", "0", "--no-limits", "--print-ready"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("spawning `gameday emulate`")?;
+        let stdout = child.stdout.take().context("emulator stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .context("emulator did not get ready within 20 s")??
+            .context("emulator exited before it was ready")?;
+        let Some(endpoint) = line.strip_prefix("READY ") else {
+            bail!("unexpected first line from the emulator: {line:?}");
+        };
+        Ok(Emulator {
+            endpoint: endpoint.to_string(),
+            child,
+        })
+    }
+
+    /// Peak resident set size of the emulator process (VmHWM).
+    pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
+        let pid = self.child.id().context("emulator already exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .context("reading /proc/<pid>/status (Linux only)")?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .context("no VmHWM in /proc/<pid>/status")?;
+        Ok(kb * 1024)
+    }
+}
+
+impl Emulator {
+    /// CPU seconds (user + system) the emulator has used so far.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may contain spaces) start at state.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((utime + stime) / CLOCK_TICKS_PER_SEC)
+    }
+}
+
+/// USER_HZ: 100 on every Linux this runs on.
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
