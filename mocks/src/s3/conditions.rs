@@ -114,7 +114,6 @@ mod tests {
             last_modified_ms: modified_s * 1000 + 500,
             meta: Default::default(),
             checksum: Default::default(),
-            parts_count: None,
         }
     }
 

@@ -224,7 +224,6 @@ mod tests {
                     last_modified_ms: 0,
                     meta: Default::default(),
                     checksum: Default::default(),
-                    parts_count: None,
                 };
                 ((*k).to_owned(), Arc::new(o))
             })

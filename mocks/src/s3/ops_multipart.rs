@@ -226,7 +226,6 @@ impl S3Backend {
             last_modified_ms: self.now_ms(),
             meta,
             checksum: Checksum::default(),
-            parts_count: Some(chosen.len() as i32),
         });
         self.store.complete_upload(
             &bucket,

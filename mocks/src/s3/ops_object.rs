@@ -189,7 +189,6 @@ impl S3Backend {
                 metadata: input.metadata.take(),
             },
             checksum: checksum.clone(),
-            parts_count: None,
         });
         let conditions = WriteConditions {
             if_match: input.if_match.as_ref(),
@@ -308,7 +307,6 @@ impl S3Backend {
             metadata: m.metadata.clone(),
             e_tag: Some(ETag::Strong(obj.etag.clone())),
             last_modified: Some(timestamp(obj.last_modified_ms)),
-            parts_count: obj.parts_count,
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_sha1: c.checksum_sha1,
@@ -395,7 +393,6 @@ impl S3Backend {
             last_modified_ms: self.now_ms(),
             meta,
             checksum: src.checksum.clone(),
-            parts_count: None,
         });
         self.store.put(
             &dest,

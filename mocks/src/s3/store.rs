@@ -39,7 +39,6 @@ pub struct Object {
     pub meta: ObjectMeta,
     /// The full-object checksums the writer sent or asked for (none for multipart).
     pub checksum: Checksum,
-    pub parts_count: Option<i32>,
 }
 
 impl Object {

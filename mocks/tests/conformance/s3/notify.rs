@@ -30,7 +30,7 @@ pub fn queue_config(queue_arn: &str, prefix: &str) -> NotificationConfiguration 
 
 #[tokio::test]
 async fn configuration_is_validated_and_stored() {
-    let (emu, s3) = setup("notify").await;
+    let (_emu, s3) = setup("notify").await;
     let empty = s3
         .get_bucket_notification_configuration()
         .bucket("notify")
@@ -86,5 +86,4 @@ async fn configuration_is_validated_and_stored() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchBucket");
-    let _ = emu;
 }
