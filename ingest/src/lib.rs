@@ -3,7 +3,9 @@
 //! harness uses to aim a canary at each shard. The gateway, delivery and query
 //! components build on these.
 
+pub mod config;
 pub mod envelope;
+pub mod gateway;
 pub mod keys;
 
 pub use envelope::{Envelope, Kind};

@@ -129,6 +129,7 @@ pub async fn run(
         .with_graceful_shutdown(async move {
             shutdown.await;
             released.released.notify_waiters();
+            released.sqs.release_long_polls();
         })
         .await
 }

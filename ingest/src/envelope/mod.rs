@@ -6,7 +6,9 @@
 
 mod model;
 
-pub use model::{Buckets, Envelope, Event, Histogram, Kind, Label, MetricType, Sample, Value};
+pub use model::{
+    Buckets, Envelope, Event, Exemplar, Histogram, Kind, Label, MetricType, Sample, Value,
+};
 
 use prost::Message;
 
@@ -96,6 +98,7 @@ mod tests {
             timestamp_ms: ts,
             metric_type: MetricType::Gauge as i32,
             value: Some(Value::Number(v)),
+            exemplars: vec![],
         }
     }
 

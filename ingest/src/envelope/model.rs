@@ -65,6 +65,23 @@ pub struct Sample {
     pub metric_type: i32,
     #[prost(oneof = "Value", tags = "4, 5")]
     pub value: Option<Value>,
+    #[prost(message, repeated, tag = "6")]
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// An exemplar as the producer attached it (dropped only when config says so).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Exemplar {
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<Label>,
+    #[prost(double, tag = "2")]
+    pub value: f64,
+    #[prost(int64, tag = "3")]
+    pub timestamp_ms: i64,
+    #[prost(bytes = "vec", tag = "4")]
+    pub trace_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "5")]
+    pub span_id: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
