@@ -5,7 +5,8 @@
 //! owns the behaviour s3s leaves to the implementer: buckets and objects ([`store`]),
 //! bodies, Content-MD5 and checksums ([`body`]), conditional requests ([`conditions`]),
 //! AWS's error codes and limits, multipart uploads, and bucket notifications to SQS
-//! ([`notify`]). Every rejected request is counted as `s3.rejected.<Code>`.
+//! ([`notify`]). Every request refused here is counted as `s3.rejected.<Code>` (those
+//! s3s refuses before us — bad signature, unknown key, bad bucket name — are not).
 
 mod api;
 mod body;

@@ -3,7 +3,6 @@
 //! and notifications in `s3/`.
 
 mod access;
-mod bench;
 mod conditional;
 mod integrity;
 mod list;
