@@ -76,6 +76,8 @@ pub struct EmulatorConfig {
     /// S3 signatures are always verified by s3s.
     pub verify_signatures: bool,
     pub kinesis: KinesisLimits,
+    /// S3 object and part size limits (AWS's by default) and ETag mode.
+    pub s3: crate::s3::S3Config,
     /// Largest request body accepted by the JSON services (Kinesis, SQS); AWS's own
     /// request limits are checked separately and answered with their own errors.
     pub max_json_body_bytes: usize,
@@ -91,6 +93,7 @@ impl Default for EmulatorConfig {
             credentials: vec![Credentials::new("test", "test")],
             verify_signatures: true,
             kinesis: KinesisLimits::default(),
+            s3: crate::s3::S3Config::default(),
             max_json_body_bytes: 16 << 20,
             seed: 0x5EED,
         }
