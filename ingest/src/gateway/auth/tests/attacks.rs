@@ -372,3 +372,31 @@ proptest! {
         prop_assert!(r.is_err(), "accepted {text:?}");
     }
 }
+
+#[test]
+fn the_library_validation_alone_also_pins_hs256() {
+    // Second pin, independent of our own header check: jsonwebtoken with our
+    // `Validation` refuses HS384/HS512/RS256 headers even when the HMAC is right.
+    let validation = crate::gateway::auth::jwt::validation(ISS, AUD);
+    let key = jsonwebtoken::DecodingKey::from_secret(SECRET1.as_bytes());
+    for (alg, sign_alg) in [
+        ("HS512", Algorithm::HS512),
+        ("HS384", Algorithm::HS384),
+        ("RS256", Algorithm::HS256),
+        ("PS256", Algorithm::HS256),
+    ] {
+        let t = hand_token(
+            json!({"alg": alg, "kid": K1}),
+            good_claims(),
+            Some((SECRET1, sign_alg)),
+        );
+        let e = jsonwebtoken::decode::<Value>(&t, &key, &validation).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &jsonwebtoken::errors::ErrorKind::InvalidAlgorithm,
+            "{alg}"
+        );
+    }
+    let ok = signed_with(|_| {});
+    assert!(jsonwebtoken::decode::<Value>(&ok, &key, &validation).is_ok());
+}
