@@ -42,10 +42,11 @@ impl Hasher for FpHasher {
 pub(super) type FpBuild = BuildHasherDefault<FpHasher>;
 
 type Verdict = Result<(), Rejection>;
+type Shard = RwLock<HashMap<(u32, u64), Verdict, FpBuild>>;
 
 pub(super) struct VerdictCache {
     per_shard: usize,
-    shards: Box<[RwLock<HashMap<(u32, u64), Verdict, FpBuild>>]>,
+    shards: Box<[Shard]>,
 }
 
 impl VerdictCache {
@@ -58,7 +59,7 @@ impl VerdictCache {
         }
     }
 
-    fn shard(&self, fp: u64) -> Option<&RwLock<HashMap<(u32, u64), Verdict, FpBuild>>> {
+    fn shard(&self, fp: u64) -> Option<&Shard> {
         if self.shards.is_empty() {
             return None;
         }

@@ -206,7 +206,7 @@ fn prefix(d: &[u8], n: usize) -> u32 {
 
 /// Issuer prefix and length of the major card brands (Visa, Mastercard, Amex,
 /// Discover, UnionPay, JCB, Diners, Maestro, Mir).
-pub(crate) fn card_brand_fits(d: &[u8]) -> bool {
+fn card_brand_fits(d: &[u8]) -> bool {
     let len = d.len();
     let (p2, p3, p4) = (prefix(d, 2), prefix(d, 3), prefix(d, 4));
     match d.first() {
@@ -225,7 +225,7 @@ pub(crate) fn card_brand_fits(d: &[u8]) -> bool {
     }
 }
 
-pub(crate) fn luhn(d: &[u8]) -> bool {
+fn luhn(d: &[u8]) -> bool {
     let mut sum = 0u32;
     for (i, b) in d.iter().rev().enumerate() {
         let mut v = u32::from(b - b'0');

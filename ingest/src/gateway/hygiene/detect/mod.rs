@@ -12,8 +12,6 @@ use crate::gateway::config::HygieneConfig;
 use regex::RegexSet;
 use std::borrow::Cow;
 
-pub(crate) use digits::{card_brand_fits, luhn};
-
 /// What one pass over the bytes found.
 #[derive(Default)]
 struct Features {
@@ -37,13 +35,12 @@ impl Features {
                 b'.' => f.dots += 1,
                 b'-' => f.dashes += 1,
                 b'%' | b'&' | 0xEF => f.encoded = true,
-                b'a' | b'A' => {
+                b'a' | b'A'
                     if t.get(i + 1).is_some_and(|c| c.eq_ignore_ascii_case(&b't'))
                         && (i == 0 || !t[i - 1].is_ascii_alphabetic())
-                        && t.get(i + 2).is_none_or(|c| !c.is_ascii_alphabetic())
-                    {
-                        f.at_word = true;
-                    }
+                        && t.get(i + 2).is_none_or(|c| !c.is_ascii_alphabetic()) =>
+                {
+                    f.at_word = true;
                 }
                 _ => {}
             }
