@@ -86,3 +86,11 @@ pub async fn run(
     serve::serve(listener, router(gw), tls, shutdown).await?;
     Ok(())
 }
+
+/// Reads crash points from the `FAILPOINTS` environment variable (fail-rs syntax, e.g.
+/// `FAILPOINTS=gateway::ack_then_drop=10%return`). Only with the `failpoints` feature;
+/// keep the returned guard alive for the life of the process.
+#[cfg(feature = "failpoints")]
+pub fn failpoints_from_env() -> fail::FailScenario<'static> {
+    fail::FailScenario::setup()
+}

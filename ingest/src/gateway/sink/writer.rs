@@ -53,6 +53,9 @@ pub struct WriterStats {
     pub records_retried: AtomicU64,
     pub call_failures: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Batches acknowledged and dropped by the `gateway::ack_then_drop` crash point
+    /// (only with the `failpoints` feature; the harness's loss gate must turn red).
+    pub dropped_by_failpoint: AtomicU64,
 }
 
 pub struct Writer {
@@ -87,6 +90,12 @@ impl Writer {
 
     /// Stores every record or fails; never returns Ok with a record missing.
     pub async fn write(&self, records: Vec<Record>) -> Result<(), WriteError> {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!("gateway::ack_then_drop", |_| {
+            self.stats.dropped_by_failpoint.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(records = records.len(), "crash point: acknowledged and dropped");
+            Ok(())
+        });
         let total = records.len();
         let _queued =
             self.queue
@@ -281,5 +290,37 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(e.retry_after(), Duration::from_secs(1));
+    }
+}
+
+#[cfg(all(test, feature = "failpoints"))]
+mod failpoint_tests {
+    use super::*;
+    use crate::gateway::sink::{PutOutcome, SinkError};
+
+    struct Counting(parking_lot::Mutex<usize>);
+
+    #[async_trait::async_trait]
+    impl RecordSink for Counting {
+        async fn put(&self, records: &[Record]) -> Result<Vec<PutOutcome>, SinkError> {
+            *self.0.lock() += records.len();
+            Ok(records.iter().map(|_| PutOutcome::Stored).collect())
+        }
+        async fn ready(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn ack_then_drop_acknowledges_without_storing() {
+        let scenario = fail::FailScenario::setup();
+        fail::cfg("gateway::ack_then_drop", "return").unwrap();
+        let sink = Arc::new(Counting(parking_lot::Mutex::new(0)));
+        let w = Writer::new(sink.clone(), 1, Duration::from_secs(1), Duration::from_millis(1));
+        let r = Record { partition_key: "k".into(), data: vec![1].into(), items: 1 };
+        assert_eq!(w.write(vec![r]).await, Ok(()));
+        assert_eq!(*sink.0.lock(), 0, "acknowledged, not stored");
+        assert_eq!(w.stats.dropped_by_failpoint.load(Ordering::Relaxed), 1);
+        scenario.teardown();
     }
 }
