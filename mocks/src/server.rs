@@ -232,7 +232,12 @@ fn json_fault_error(service: Service, status: StatusCode, message: &str) -> Json
     } else {
         status
     };
-    JsonError::new(status, code, message)
+    let err = JsonError::new(status, code, message);
+    match (service, code) {
+        // SQS's legacy code, which aws-sdk-sqs models as a throttling error.
+        (Service::Sqs, "ThrottlingException") => err.with_query_code("RequestThrottled;Sender"),
+        _ => err,
+    }
 }
 
 async fn json_service(emu: &Emulator, service: Service, op: &str, req: Request) -> Response {

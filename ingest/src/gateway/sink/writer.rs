@@ -92,8 +92,13 @@ impl Writer {
     pub async fn write(&self, records: Vec<Record>) -> Result<(), WriteError> {
         #[cfg(feature = "failpoints")]
         fail::fail_point!("gateway::ack_then_drop", |_| {
-            self.stats.dropped_by_failpoint.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(records = records.len(), "crash point: acknowledged and dropped");
+            self.stats
+                .dropped_by_failpoint
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                records = records.len(),
+                "crash point: acknowledged and dropped"
+            );
             Ok(())
         });
         let total = records.len();
@@ -316,8 +321,17 @@ mod failpoint_tests {
         let scenario = fail::FailScenario::setup();
         fail::cfg("gateway::ack_then_drop", "return").unwrap();
         let sink = Arc::new(Counting(parking_lot::Mutex::new(0)));
-        let w = Writer::new(sink.clone(), 1, Duration::from_secs(1), Duration::from_millis(1));
-        let r = Record { partition_key: "k".into(), data: vec![1].into(), items: 1 };
+        let w = Writer::new(
+            sink.clone(),
+            1,
+            Duration::from_secs(1),
+            Duration::from_millis(1),
+        );
+        let r = Record {
+            partition_key: "k".into(),
+            data: vec![1].into(),
+            items: 1,
+        };
         assert_eq!(w.write(vec![r]).await, Ok(()));
         assert_eq!(*sink.0.lock(), 0, "acknowledged, not stored");
         assert_eq!(w.stats.dropped_by_failpoint.load(Ordering::Relaxed), 1);
