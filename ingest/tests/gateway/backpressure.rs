@@ -176,3 +176,62 @@ async fn readyz_follows_the_stream() {
     }
     assert_eq!(status, 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_throttling_never_acks_a_sample_that_is_not_stored() {
+    let stack = Stack::start().await;
+    stack
+        .emu
+        .emulator
+        .ctx
+        .faults
+        .inject(Fault::Throttle {
+            service: Service::Kinesis,
+            operation: Some("PutRecords".into()),
+            probability: 0.4,
+        })
+        .expect("inject");
+    let t = now_ms();
+    let mut acked = Vec::new();
+    for r in 0..6i64 {
+        // 40 series per request: records on every shard, some throttled each call.
+        let series = (0..40)
+            .map(|i| {
+                let shard = format!("s{i}");
+                crate::rw::series(
+                    &[("__name__", "spread"), ("shard_id", &shard)],
+                    &[(t + r, i as f64)],
+                )
+            })
+            .collect();
+        let body = crate::rw::encode(&ingest::gateway::inputs::remote_write::WriteRequest {
+            timeseries: series,
+            metadata: vec![],
+        });
+        let resp = stack.post("/api/v1/write", KEY_A, body).await;
+        match resp.status().as_u16() {
+            204 => acked.push(t + r),
+            503 => assert!(resp.headers().contains_key("retry-after")),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(
+        !acked.is_empty(),
+        "retries inside the deadline get most through"
+    );
+    stack.emu.emulator.ctx.faults.clear_all();
+    let got = stack.samples("studio-a").await;
+    for ts in acked {
+        let n = got.iter().filter(|s| s.timestamp_ms == ts).count();
+        assert_eq!(
+            n, 40,
+            "request at {ts} was acked: all 40 samples must be stored"
+        );
+    }
+    let text = stack.metrics_text().await;
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("gateway_putrecords_records_retried") && !l.ends_with(" 0")),
+        "{text}"
+    );
+}

@@ -75,3 +75,35 @@ async fn bad_labels_and_pii_refuse_the_whole_request() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pii_in_an_exemplar_label_is_refused() {
+    let stack = Stack::start().await;
+    let t = now_ms();
+    let mut ts = series(
+        &[("__name__", "logins_total"), ("region", "eu")],
+        &[(t, 1.0)],
+    );
+    ts.exemplars = vec![ingest::gateway::inputs::remote_write::Exemplar {
+        labels: vec![ingest::envelope::Label {
+            name: "user".into(),
+            value: "bob@example.com".into(),
+        }],
+        value: 1.0,
+        timestamp: t,
+    }];
+    let resp = stack
+        .post(
+            "/api/v1/write",
+            KEY_A,
+            encode(&WriteRequest {
+                timeseries: vec![ts],
+                metadata: vec![],
+            }),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(v["error"], "pii_email");
+    assert!(stack.envelopes().await.is_empty());
+}

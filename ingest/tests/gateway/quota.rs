@@ -88,6 +88,11 @@ async fn quota_breach_is_429_with_retry_after_and_nothing_written() {
         .insert("x-api-key", KEY_C.parse().expect("ascii"));
     let err = client.export(req).await.expect_err("over quota");
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    let retry = tonic_types::StatusExt::get_error_details(&err)
+        .retry_info()
+        .and_then(|r| r.retry_delay)
+        .expect("RESOURCE_EXHAUSTED carries google.rpc.RetryInfo");
+    assert!(retry > std::time::Duration::ZERO);
 
     // Larger than the bucket can ever hold → 413.
     let resp = stack
