@@ -111,6 +111,9 @@ fn attacks() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
     ]
 }
 
+/// A 401 as the client sees it: headers (without `date`) and body.
+type Answer = (Vec<(String, String)>, Vec<u8>);
+
 async fn token(stack: &Stack) -> String {
     let form = serde_urlencoded::to_string([
         ("grant_type", "client_credentials"),
@@ -161,7 +164,7 @@ async fn https_token_and_api_key_work_every_attack_is_the_same_401() {
     let resp = stack.post("/api/v1/write", KEY_A, body()).await;
     assert_eq!(resp.status(), 204);
 
-    let mut first: Option<(Vec<(String, String)>, Vec<u8>)> = None;
+    let mut first: Option<Answer> = None;
     for (name, headers) in attacks() {
         let mut req = stack.http.post(stack.url("/api/v1/write")).body(body());
         for (k, v) in &headers {
