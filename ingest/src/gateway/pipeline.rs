@@ -3,6 +3,7 @@
 //! a success means every accepted item is in Kinesis.
 
 use super::Gateway;
+use super::hygiene::Rejection;
 use super::inputs::events::{Outcome, Parsed};
 use super::quota::{Demand, QuotaVerdict};
 use super::sink::{aggregate_events, aggregate_samples};
@@ -67,10 +68,14 @@ impl Gateway {
         let now = now_ms();
         let mut kept = Vec::with_capacity(series.len());
         for (labels, samples) in series.drain(..) {
-            let verdict = self.hygiene.check_series(tenant, &labels).and_then(|()| {
-                self.hygiene
-                    .admit_series(tenant, series_fingerprint(&labels), now)
-            });
+            let verdict = self
+                .hygiene
+                .check_series(tenant, &labels)
+                .and_then(|()| self.check_exemplars(&samples))
+                .and_then(|()| {
+                    self.hygiene
+                        .admit_series(tenant, series_fingerprint(&labels), now)
+                });
             match verdict {
                 Ok(()) => kept.push((labels, samples)),
                 Err(r) => {
@@ -208,6 +213,24 @@ impl Gateway {
                 )
             }
         }
+    }
+
+    /// Exemplar labels are labels too: PII in their values is refused like in a
+    /// series label (the allowlist does not apply: they carry trace ids).
+    fn check_exemplars(&self, samples: &[crate::envelope::Sample]) -> Result<(), Rejection> {
+        for l in samples
+            .iter()
+            .flat_map(|s| &s.exemplars)
+            .flat_map(|e| &e.labels)
+        {
+            if let Some(kind) = self.hygiene.check_text(&l.value) {
+                return Err(Rejection::Pii {
+                    kind,
+                    location: "an exemplar label".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn take_quota(&self, tenant: &str, demand: Demand, items: usize) -> Option<Failure> {
