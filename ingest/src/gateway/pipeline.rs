@@ -66,30 +66,35 @@ impl Gateway {
     ) -> SeriesResult {
         let mut result = SeriesResult::default();
         let now = now_ms();
-        let mut kept = Vec::with_capacity(series.len());
+        // Pass 1: the content rules. A whole-request protocol stops at the first bad
+        // series before any series has been counted against the active-series budget.
+        let mut clean = Vec::with_capacity(series.len());
         for (labels, samples) in series.drain(..) {
             let verdict = self
                 .hygiene
                 .check_series(tenant, &labels)
-                .and_then(|()| self.check_exemplars(&samples))
-                .and_then(|()| {
-                    self.hygiene
-                        .admit_series(tenant, series_fingerprint(&labels), now)
-                });
+                .and_then(|()| self.check_exemplars(&samples));
             match verdict {
-                Ok(()) => kept.push((labels, samples)),
+                Ok(()) => clean.push((labels, samples)),
                 Err(r) => {
-                    self.metrics
-                        .reject(tenant, r.reason(), samples.len() as u64);
-                    if whole {
-                        result.failure = Some(Failure::Invalid {
-                            reason: r.reason(),
-                            detail: r.detail(),
-                        });
+                    if self.refuse(tenant, &r, samples.len(), whole, &mut result) {
                         return result;
                     }
-                    result.rejected += samples.len();
-                    result.first_rejection.get_or_insert_with(|| r.detail());
+                }
+            }
+        }
+        // Pass 2: the active-series budget, only for series that passed pass 1.
+        let mut kept = Vec::with_capacity(clean.len());
+        for (labels, samples) in clean {
+            match self
+                .hygiene
+                .admit_series(tenant, series_fingerprint(&labels), now)
+            {
+                Ok(()) => kept.push((labels, samples)),
+                Err(r) => {
+                    if self.refuse(tenant, &r, samples.len(), whole, &mut result) {
+                        return result;
+                    }
                 }
             }
         }
@@ -217,6 +222,28 @@ impl Gateway {
 
     /// Exemplar labels are labels too: PII in their values is refused like in a
     /// series label (the allowlist does not apply: they carry trace ids).
+    /// Counts a refused series; true when the whole request is refused with it.
+    fn refuse(
+        &self,
+        tenant: &str,
+        r: &Rejection,
+        samples: usize,
+        whole: bool,
+        result: &mut SeriesResult,
+    ) -> bool {
+        self.metrics.reject(tenant, r.reason(), samples as u64);
+        if whole {
+            result.failure = Some(Failure::Invalid {
+                reason: r.reason(),
+                detail: r.detail(),
+            });
+            return true;
+        }
+        result.rejected += samples;
+        result.first_rejection.get_or_insert_with(|| r.detail());
+        false
+    }
+
     fn check_exemplars(&self, samples: &[crate::envelope::Sample]) -> Result<(), Rejection> {
         for l in samples
             .iter()

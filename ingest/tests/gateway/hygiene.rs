@@ -107,3 +107,45 @@ async fn pii_in_an_exemplar_label_is_refused() {
     assert_eq!(v["error"], "pii_email");
     assert!(stack.envelopes().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cardinality_budget_refuses_new_series_and_refused_requests_cost_nothing() {
+    // studio-a may have 2 active series.
+    let stack = Stack::start_with(|c| c.tenants[0].active_series_budget = 2).await;
+    let t = now_ms();
+    // A request refused for a bad label must not use up the budget with its good series.
+    assert_eq!(
+        refused(&stack, KEY_A, ("user_id", "u-1")).await,
+        "label_not_allowed"
+    );
+    let two = encode(&WriteRequest {
+        timeseries: vec![
+            series(&[("__name__", "a"), ("region", "eu")], &[(t, 1.0)]),
+            series(&[("__name__", "b"), ("region", "eu")], &[(t, 2.0)]),
+        ],
+        metadata: vec![],
+    });
+    assert_eq!(stack.post("/api/v1/write", KEY_A, two).await.status(), 204);
+    // A third series is over budget: 400 (retrying cannot help), nothing stored.
+    let third = encode(&WriteRequest {
+        timeseries: vec![series(&[("__name__", "c"), ("region", "eu")], &[(t, 3.0)])],
+        metadata: vec![],
+    });
+    let resp = stack.post("/api/v1/write", KEY_A, third).await;
+    assert_eq!(resp.status(), 400);
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(v["error"], "cardinality");
+    // Known series keep flowing.
+    let again = encode(&WriteRequest {
+        timeseries: vec![series(
+            &[("__name__", "a"), ("region", "eu")],
+            &[(t + 1, 4.0)],
+        )],
+        metadata: vec![],
+    });
+    assert_eq!(
+        stack.post("/api/v1/write", KEY_A, again).await.status(),
+        204
+    );
+    assert_eq!(stack.samples("studio-a").await.len(), 3);
+}
