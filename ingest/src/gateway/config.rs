@@ -79,6 +79,10 @@ pub struct KinesisConfig {
     /// Endpoint URL (embedded backend, LocalStack); None = the AWS SDK's own resolution.
     pub endpoint: Option<String>,
     pub region: String,
+    /// Static credentials (the embedded backend and LocalStack know `test`/`test`);
+    /// unset = the AWS SDK's default credential chain (real AWS).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
     /// PutRecords calls in flight at once; more requests wait (bounded memory).
     pub max_in_flight: usize,
     /// How long partial failures are retried before the request gets 503.
@@ -94,6 +98,8 @@ impl Default for KinesisConfig {
             stream: "telemetry".into(),
             endpoint: None,
             region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
             max_in_flight: 16,
             deadline_ms: 2_000,
             retry_base_ms: 25,

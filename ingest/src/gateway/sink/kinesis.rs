@@ -41,6 +41,15 @@ impl KinesisSink {
         if let Some(ep) = &cfg.endpoint {
             loader = loader.endpoint_url(ep);
         }
+        if let (Some(id), Some(secret)) = (&cfg.access_key_id, &cfg.secret_access_key) {
+            loader = loader.credentials_provider(aws_sdk_kinesis::config::Credentials::new(
+                id,
+                secret.expose(),
+                None,
+                None,
+                "gateway-config",
+            ));
+        }
         let conf = loader.load().await;
         Self {
             client: aws_sdk_kinesis::Client::new(&conf),
