@@ -72,4 +72,8 @@ pub enum BenchTarget {
     /// Throughput and latency of the embedded backend, driven by the AWS SDK from this
     /// process against an emulator child process (limits off).
     Emulator(crate::bench::EmulatorBenchArgs),
+    /// Throughput (samples/s), TTFB and memory of one ingest gateway child process
+    /// (remote_write and OTLP/HTTP, TLS on and off) over an emulator child, driven by an
+    /// open-model load generator in this process.
+    Gateway(crate::bench::gateway::GatewayBenchArgs),
 }

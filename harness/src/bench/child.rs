@@ -37,30 +37,38 @@ impl Emulator {
 
     /// Peak resident set size of the emulator process (VmHWM).
     pub fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
-        let pid = self.child.id().context("emulator already exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .context("reading /proc/<pid>/status (Linux only)")?;
-        let kb = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .context("no VmHWM in /proc/<pid>/status")?;
-        Ok(kb * 1024)
+        peak_rss_of(self.child.id().context("emulator already exited")?)
     }
 }
 
 impl Emulator {
     /// CPU seconds (user + system) the emulator has used so far.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let pid = self.child.id()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name (which may contain spaces) start at state.
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: f64 = fields.get(11)?.parse().ok()?;
-        let stime: f64 = fields.get(12)?.parse().ok()?;
-        Some((utime + stime) / CLOCK_TICKS_PER_SEC)
+        cpu_seconds_of(self.child.id()?)
     }
+}
+
+/// Peak resident set size (VmHWM) of process `pid`.
+pub fn peak_rss_of(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .context("reading /proc/<pid>/status (Linux only)")?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .context("no VmHWM in /proc/<pid>/status")?;
+    Ok(kb * 1024)
+}
+
+/// CPU seconds (user + system) process `pid` has used so far.
+pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at state.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / CLOCK_TICKS_PER_SEC)
 }
 
 /// USER_HZ: 100 on every Linux this runs on.

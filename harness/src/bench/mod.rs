@@ -4,6 +4,10 @@
 
 mod child;
 mod figures;
+pub mod gateway;
+mod gateway_load;
+mod gateway_payload;
+mod gateway_stack;
 mod kinesis;
 mod s3;
 mod sqs;
@@ -41,6 +45,7 @@ pub struct EmulatorBenchArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         BenchTarget::Emulator(a) => emulator(a),
+        BenchTarget::Gateway(a) => gateway::run(a),
     }
 }
 

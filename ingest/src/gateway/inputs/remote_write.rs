@@ -165,14 +165,18 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, Deco
 
 /// The series of a request with their labels sorted and their samples converted.
 pub fn to_series(req: WriteRequest) -> Result<Vec<super::Series>, DecodeError> {
-    let types: std::collections::HashMap<&str, i32> = req
-        .metadata
+    let WriteRequest {
+        timeseries,
+        metadata,
+    } = req;
+    let types: std::collections::HashMap<&str, i32> = metadata
         .iter()
         .map(|m| (m.metric_family_name.as_str(), m.r#type))
         .collect();
-    let mut out = Vec::with_capacity(req.timeseries.len());
-    for ts in &req.timeseries {
-        let mut labels = ts.labels.clone();
+    let mut out = Vec::with_capacity(timeseries.len());
+    for mut ts in timeseries {
+        // The request is ours: move the labels instead of copying them.
+        let mut labels = std::mem::take(&mut ts.labels);
         labels.sort_by(|a, b| a.name.cmp(&b.name));
         let name = labels
             .iter()

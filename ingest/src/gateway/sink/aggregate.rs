@@ -41,7 +41,7 @@ pub fn aggregate_samples(
     max_record_bytes: usize,
 ) -> Vec<Record> {
     let mut by_key: BTreeMap<String, Envelope> = BTreeMap::new();
-    for (labels, samples) in series {
+    for (mut labels, samples) in series {
         let key = series_partition_key(tenant, &labels);
         let env = by_key.entry(key).or_insert_with(|| Envelope {
             tenant: tenant.to_string(),
@@ -50,8 +50,15 @@ pub fn aggregate_samples(
             producer: producer.to_string(),
             ..Default::default()
         });
-        for mut s in samples {
-            s.labels = labels.clone();
+        // Each sample carries its series' labels; the last one takes them without a copy
+        // (remote_write usually sends one sample per series).
+        let n = samples.len();
+        for (i, mut s) in samples.into_iter().enumerate() {
+            s.labels = if i + 1 == n {
+                std::mem::take(&mut labels)
+            } else {
+                labels.clone()
+            };
             env.samples.push(s);
         }
     }
