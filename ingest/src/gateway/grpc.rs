@@ -63,6 +63,17 @@ impl MetricsService for Grpc {
                 return Err(e.status());
             }
         };
+        let _admission = match gw.writer.admit() {
+            Ok(p) => p,
+            Err(e) => {
+                gw.metrics.reject(&tenant, e.reason(), 1);
+                gw.metrics
+                    .request(&tenant, "otlp_grpc", 503, start.elapsed().as_secs_f64());
+                return Err(failure_status(&Failure::Unavailable {
+                    retry_after: e.retry_after(),
+                }));
+            }
+        };
         let size = prost::Message::encoded_len(request.get_ref());
         let (_accepted, rejected, message, failure) =
             gw.ingest_otlp(&tenant, request.get_ref(), size).await;

@@ -105,15 +105,22 @@ where
             return e.response();
         }
     };
+    let admission = gw.writer.admit();
     let resp = if body.len() > gw.config.limits.max_body_bytes {
         gw.metrics.reject(&tenant, "body_too_large", 1);
         json(
             StatusCode::PAYLOAD_TOO_LARGE,
             serde_json::json!({"error": "body_too_large", "limit": gw.config.limits.max_body_bytes}),
         )
+    } else if let Err(e) = &admission {
+        gw.metrics.reject(&tenant, e.reason(), 1);
+        failure_response(&Failure::Unavailable {
+            retry_after: e.retry_after(),
+        })
     } else {
         f(tenant.clone()).await
     };
+    drop(admission);
     gw.metrics.request(
         &tenant,
         endpoint,

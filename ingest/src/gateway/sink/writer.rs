@@ -88,7 +88,20 @@ impl Writer {
         &self.sink
     }
 
-    /// Stores every record or fails; never returns Ok with a record missing.
+    /// Reserves one of the places for requests that may wait for Kinesis. Taken before a
+    /// request is decoded, so that overload is refused (503 + Retry-After) before it costs
+    /// any CPU; keep the permit until the request is answered.
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, WriteError> {
+        self.queue
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| WriteError::QueueFull {
+                retry_after: Duration::from_secs(1),
+            })
+    }
+
+    /// Stores every record or fails; never returns Ok with a record missing. Callers hold
+    /// a permit from [`Writer::admit`].
     pub async fn write(&self, records: Vec<Record>) -> Result<(), WriteError> {
         #[cfg(feature = "failpoints")]
         fail::fail_point!("gateway::ack_then_drop", |_| {
@@ -102,13 +115,6 @@ impl Writer {
             Ok(())
         });
         let total = records.len();
-        let _queued =
-            self.queue
-                .clone()
-                .try_acquire_owned()
-                .map_err(|_| WriteError::QueueFull {
-                    retry_after: Duration::from_secs(1),
-                })?;
         let deadline = Instant::now() + self.deadline;
         let mut pending = records;
         let mut attempt: u32 = 0;
@@ -266,6 +272,25 @@ mod tests {
         assert!(
             w.stats.put_calls.load(Ordering::Relaxed) >= 4,
             "chunks of ≤ 500"
+        );
+    }
+
+    #[test]
+    fn admission_is_bounded_and_released() {
+        let sink = Arc::new(Flaky {
+            refusals: Mutex::new(0),
+            stored: Mutex::new(vec![]),
+            down: false,
+        });
+        let w = Writer::new(sink, 1, Duration::from_secs(1), Duration::from_millis(1));
+        let held: Vec<_> = (0..8).map(|_| w.admit().unwrap()).collect();
+        let e = w.admit().unwrap_err();
+        assert_eq!(e.reason(), "queue_full");
+        assert_eq!(e.retry_after(), Duration::from_secs(1));
+        drop(held);
+        assert!(
+            w.admit().is_ok(),
+            "permits return when requests are answered"
         );
     }
 
