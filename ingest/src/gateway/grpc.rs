@@ -19,7 +19,9 @@ pub struct Grpc(Arc<Gateway>);
 
 pub fn service(gw: Arc<Gateway>) -> MetricsServiceServer<Grpc> {
     let limit = gw.config.limits.max_decompressed_bytes;
-    MetricsServiceServer::new(Grpc(gw)).max_decoding_message_size(limit)
+    MetricsServiceServer::new(Grpc(gw))
+        .max_decoding_message_size(limit)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
 }
 
 pub fn failure_status(f: &Failure) -> Status {

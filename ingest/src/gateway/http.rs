@@ -2,6 +2,7 @@
 //! `/healthz`, `/readyz`; the OTLP gRPC service is mounted beside them.
 
 use super::Gateway;
+use super::inputs::encoding::{self, EncodingError};
 use super::inputs::{events, otlp, remote_write};
 use super::pipeline::Failure;
 use super::quota::retry_after_secs;
@@ -130,6 +131,37 @@ where
     resp
 }
 
+fn content_encoding(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The body after its Content-Encoding (gzip or identity); a refusal is counted.
+fn decompress(
+    gw: &Gateway,
+    tenant: &str,
+    encoding: Option<&str>,
+    body: Bytes,
+) -> Result<Bytes, EncodingError> {
+    encoding::decode(encoding, body, gw.config.limits.max_decompressed_bytes).inspect_err(|e| {
+        gw.metrics.reject(tenant, e.reason(), 1);
+    })
+}
+
+fn encoding_response(e: &EncodingError) -> Response {
+    let status = match e {
+        EncodingError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        EncodingError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        EncodingError::BadGzip => StatusCode::BAD_REQUEST,
+    };
+    json(
+        status,
+        serde_json::json!({"error": e.reason(), "detail": e.to_string()}),
+    )
+}
+
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -179,8 +211,13 @@ async fn otlp_http_handler(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
+    let encoding = content_encoding(&headers);
     let (g, b) = (gw.clone(), body.clone());
     guarded(&g, "otlp_http", &headers, &b, |tenant| async move {
+        let body = match decompress(&gw, &tenant, encoding.as_deref(), body) {
+            Ok(b) => b,
+            Err(e) => return encoding_response(&e),
+        };
         let req = if is_json {
             otlp::decode_json(&body)
         } else {
@@ -233,7 +270,12 @@ async fn events_handler(
     body: Bytes,
 ) -> Response {
     let (g, b) = (gw.clone(), body.clone());
+    let encoding = content_encoding(&headers);
     guarded(&g, "events", &headers, &b, |tenant| async move {
+        let body = match decompress(&gw, &tenant, encoding.as_deref(), body) {
+            Ok(b) => b,
+            Err(e) => return encoding_response(&e),
+        };
         let limits = &gw.config.limits;
         let parsed =
             match events::parse(&body, limits.max_events_per_request, limits.max_event_bytes) {

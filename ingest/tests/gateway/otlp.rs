@@ -337,3 +337,54 @@ async fn otlp_round_trips_over_http_protobuf_json_and_grpc() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_gzip_over_http_and_grpc_as_exporters_send_it() {
+    use std::io::Write;
+    let stack = Stack::start().await;
+    let t = now_ms() - 60_000;
+    let raw = prost::Message::encode_to_vec(&request(t, "gzhttp"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&raw).expect("gzip");
+    let resp = stack
+        .http
+        .post(stack.url("/v1/metrics"))
+        .header("x-api-key", KEY_B)
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), 200);
+
+    // Not gzip although it says so: 400, nothing stored from it.
+    let resp = stack
+        .http
+        .post(stack.url("/v1/metrics"))
+        .header("x-api-key", KEY_B)
+        .header("content-type", "application/x-protobuf")
+        .header("content-encoding", "gzip")
+        .body(raw.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resp.status(), 400);
+    let v: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(v["error"], "bad_compression");
+
+    let mut client = stack
+        .grpc()
+        .await
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let mut req = tonic::Request::new(request(t, "gzgrpc"));
+    req.metadata_mut()
+        .insert("x-api-key", KEY_B.parse().expect("ascii"));
+    client.export(req).await.expect("gzip gRPC export");
+
+    let all = stack.samples("studio-b").await;
+    for cluster in ["gzhttp", "gzgrpc"] {
+        assert_eq!(samples_of(&all, cluster), expected(t, cluster), "{cluster}");
+    }
+    assert_eq!(all.len(), 2 * 7);
+}

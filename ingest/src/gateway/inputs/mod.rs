@@ -1,5 +1,6 @@
 //! The gateway's input formats, each decoded into series of samples or events.
 
+pub mod encoding;
 pub mod events;
 pub mod otlp;
 pub mod remote_write;
