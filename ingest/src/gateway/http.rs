@@ -19,19 +19,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn router(gw: Arc<Gateway>) -> Router {
-    let token = Router::new()
-        .route("/token", post(super::auth::token_handler))
-        .with_state(gw.auth.clone());
     let grpc = tonic::service::Routes::new(super::grpc::service(gw.clone())).into_axum_router();
     Router::new()
         .route("/api/v1/write", post(remote_write_handler))
         .route("/v1/metrics", post(otlp_http_handler))
         .route("/v1/events", post(events_handler))
+        .route("/token", post(token_handler))
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz_handler))
         .with_state(gw)
-        .merge(token)
         .merge(grpc)
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
@@ -292,6 +289,26 @@ async fn events_handler(
         }
     })
     .await
+}
+
+/// `POST /token`, with every refusal counted by reason.
+async fn token_handler(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let start = Instant::now();
+    let resp = super::auth::token_respond(&gw.auth, &headers, &body).unwrap_or_else(|e| {
+        gw.metrics.reject("-", e.reason(), 1);
+        e.response()
+    });
+    gw.metrics.request(
+        "-",
+        "token",
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
 }
 
 async fn metrics_handler(State(gw): State<Arc<Gateway>>) -> Response {

@@ -215,3 +215,36 @@ async fn grpc_token_works_attacks_are_unauthenticated() {
         assert_eq!(err.message(), "unauthenticated", "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refusals_are_counted_by_reason() {
+    let stack = Stack::start().await;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", CLIENT_A),
+        ("client_secret", "not-the-secret"),
+        ("audience", AUDIENCE),
+    ])
+    .expect("form");
+    let resp = stack
+        .http
+        .post(stack.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("/token");
+    assert_eq!(resp.status(), 401);
+    token(&stack).await;
+    let text = stack.metrics_text().await;
+    assert!(
+        text.contains(
+            r#"gateway_rejected_items_total{tenant="-",reason="token_invalid_client"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"endpoint="token",status="200"} 1"#),
+        "{text}"
+    );
+}

@@ -25,7 +25,7 @@ mod tests;
 
 pub use error::{AuthConfigError, TokenError, Unauthorized};
 pub use jwt::LEEWAY_SECS;
-pub use token::{TokenRequest, TokenResponse, token_handler};
+pub use token::{TokenRequest, TokenResponse, respond as token_respond, token_handler};
 
 use super::config::{AuthConfig, TenantConfig};
 use http::HeaderMap;

@@ -206,17 +206,24 @@ pub async fn token_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    respond(&auth, &headers, &body).unwrap_or_else(|e| e.response())
+}
+
+/// `POST /token`: the success answer, or the refusal (whose `reason()` callers count).
+pub fn respond(
+    auth: &Authenticator,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, TokenError> {
     let now = crate::gateway::http::now_secs();
-    match parse_request(&headers, &body).and_then(|form| auth.issue(&form, now)) {
-        Ok(token) => (
-            StatusCode::OK,
-            [
-                (header::CACHE_CONTROL, "no-store"),
-                (header::PRAGMA, "no-cache"),
-            ],
-            axum::Json(token),
-        )
-            .into_response(),
-        Err(e) => e.response(),
-    }
+    let token = parse_request(headers, body).and_then(|form| auth.issue(&form, now))?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        axum::Json(token),
+    )
+        .into_response())
 }
