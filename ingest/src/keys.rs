@@ -24,7 +24,12 @@ pub fn series_fingerprint(labels: &[Label]) -> u64 {
 
 /// The Kinesis partition key of a metric series.
 pub fn series_partition_key(tenant: &str, labels: &[Label]) -> String {
-    format!("{tenant}/m{}", series_fingerprint(labels) % KEY_BUCKETS)
+    fingerprint_partition_key(tenant, series_fingerprint(labels))
+}
+
+/// The same key from an already computed [`series_fingerprint`] (hot paths hash once).
+pub fn fingerprint_partition_key(tenant: &str, fingerprint: u64) -> String {
+    format!("{tenant}/m{}", fingerprint % KEY_BUCKETS)
 }
 
 /// The Kinesis partition key of an event.

@@ -70,12 +70,13 @@ impl Gateway {
         // series before any series has been counted against the active-series budget.
         let mut clean = Vec::with_capacity(series.len());
         for (labels, samples) in series.drain(..) {
+            let fp = series_fingerprint(&labels);
             let verdict = self
                 .hygiene
-                .check_series(tenant, &labels)
+                .check_series_fingerprinted(tenant, &labels, fp)
                 .and_then(|()| self.check_exemplars(&samples));
             match verdict {
-                Ok(()) => clean.push((labels, samples)),
+                Ok(()) => clean.push((fp, (labels, samples))),
                 Err(r) => {
                     if self.refuse(tenant, &r, samples.len(), whole, &mut result) {
                         return result;
@@ -85,12 +86,9 @@ impl Gateway {
         }
         // Pass 2: the active-series budget, only for series that passed pass 1.
         let mut kept = Vec::with_capacity(clean.len());
-        for (labels, samples) in clean {
-            match self
-                .hygiene
-                .admit_series(tenant, series_fingerprint(&labels), now)
-            {
-                Ok(()) => kept.push((labels, samples)),
+        for (fp, (labels, samples)) in clean {
+            match self.hygiene.admit_series(tenant, fp, now) {
+                Ok(()) => kept.push((fp, (labels, samples))),
                 Err(r) => {
                     if self.refuse(tenant, &r, samples.len(), whole, &mut result) {
                         return result;
@@ -98,7 +96,7 @@ impl Gateway {
                 }
             }
         }
-        let n: usize = kept.iter().map(|(_, s)| s.len()).sum();
+        let n: usize = kept.iter().map(|(_, (_, s))| s.len()).sum();
         if n == 0 {
             return result;
         }

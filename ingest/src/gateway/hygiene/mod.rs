@@ -88,8 +88,17 @@ impl Hygiene {
     /// Judges one series (labels sorted by name). Known series cost one hash and one
     /// lookup: verdicts, good and bad, are cached per (tenant, series fingerprint).
     pub fn check_series(&self, tenant: &str, labels: &[Label]) -> Result<(), Rejection> {
+        self.check_series_fingerprinted(tenant, labels, crate::keys::series_fingerprint(labels))
+    }
+
+    /// [`Hygiene::check_series`] for a caller that already has the series fingerprint.
+    pub fn check_series_fingerprinted(
+        &self,
+        tenant: &str,
+        labels: &[Label],
+        fp: u64,
+    ) -> Result<(), Rejection> {
         let t = self.tenants.get(tenant).ok_or(Rejection::UnknownTenant)?;
-        let fp = crate::keys::series_fingerprint(labels);
         if let Some(v) = self.verdicts.get(t.index, fp) {
             return v;
         }

@@ -2,7 +2,7 @@
 //! items per Kinesis record, like the KPL), each kept under the record size target.
 
 use crate::envelope::{Envelope, Event, Kind};
-use crate::keys::{event_partition_key, series_partition_key};
+use crate::keys::{event_partition_key, fingerprint_partition_key};
 use std::collections::BTreeMap;
 
 /// One Kinesis record to put, with how many items it carries.
@@ -32,41 +32,67 @@ fn seal(mut env: Envelope, key: &str, max_bytes: usize, out: &mut Vec<Record>) {
     });
 }
 
-/// Samples of a tenant's series → records, one or more per partition key.
-pub fn aggregate_samples(
-    tenant: &str,
-    producer: &str,
-    ingest_time_ms: i64,
-    series: Vec<crate::gateway::inputs::Series>,
+/// A series with its fingerprint, computed once by the caller.
+pub type Fingerprinted = (u64, crate::gateway::inputs::Series);
+
+/// Groups items by partition key into envelopes of one tenant and kind, then seals them.
+fn group<T>(
+    items: impl IntoIterator<Item = (String, T)>,
+    template: Envelope,
     max_record_bytes: usize,
+    mut add: impl FnMut(&mut Envelope, T),
 ) -> Vec<Record> {
     let mut by_key: BTreeMap<String, Envelope> = BTreeMap::new();
-    for (mut labels, samples) in series {
-        let key = series_partition_key(tenant, &labels);
-        let env = by_key.entry(key).or_insert_with(|| Envelope {
-            tenant: tenant.to_string(),
-            kind: Kind::Metrics as i32,
-            ingest_time_ms,
-            producer: producer.to_string(),
-            ..Default::default()
-        });
-        // Each sample carries its series' labels; the last one takes them without a copy
-        // (remote_write usually sends one sample per series).
-        let n = samples.len();
-        for (i, mut s) in samples.into_iter().enumerate() {
-            s.labels = if i + 1 == n {
-                std::mem::take(&mut labels)
-            } else {
-                labels.clone()
-            };
-            env.samples.push(s);
-        }
+    for (key, item) in items {
+        add(by_key.entry(key).or_insert_with(|| template.clone()), item);
     }
     let mut out = Vec::with_capacity(by_key.len());
     for (key, env) in by_key {
         seal(env, &key, max_record_bytes, &mut out);
     }
     out
+}
+
+fn template(tenant: &str, producer: &str, ingest_time_ms: i64, kind: Kind) -> Envelope {
+    Envelope {
+        tenant: tenant.to_string(),
+        kind: kind as i32,
+        ingest_time_ms,
+        producer: producer.to_string(),
+        ..Default::default()
+    }
+}
+
+/// Samples of a tenant's series → records, one or more per partition key.
+pub fn aggregate_samples(
+    tenant: &str,
+    producer: &str,
+    ingest_time_ms: i64,
+    series: Vec<Fingerprinted>,
+    max_record_bytes: usize,
+) -> Vec<Record> {
+    let keyed = series
+        .into_iter()
+        .map(|(fp, s)| (fingerprint_partition_key(tenant, fp), s));
+    let env = template(tenant, producer, ingest_time_ms, Kind::Metrics);
+    group(
+        keyed,
+        env,
+        max_record_bytes,
+        |env, (mut labels, samples)| {
+            // Each sample carries its series' labels; the last one takes them without a copy
+            // (remote_write usually sends one sample per series).
+            let n = samples.len();
+            for (i, mut s) in samples.into_iter().enumerate() {
+                s.labels = if i + 1 == n {
+                    std::mem::take(&mut labels)
+                } else {
+                    labels.clone()
+                };
+                env.samples.push(s);
+            }
+        },
+    )
 }
 
 /// Events → records, grouped by their partition key.
@@ -77,32 +103,18 @@ pub fn aggregate_events(
     events: Vec<Event>,
     max_record_bytes: usize,
 ) -> Vec<Record> {
-    let mut by_key: BTreeMap<String, Envelope> = BTreeMap::new();
-    for e in events {
-        let key = event_partition_key(tenant, &e.event_id);
-        by_key
-            .entry(key)
-            .or_insert_with(|| Envelope {
-                tenant: tenant.to_string(),
-                kind: Kind::Events as i32,
-                ingest_time_ms,
-                producer: producer.to_string(),
-                ..Default::default()
-            })
-            .events
-            .push(e);
-    }
-    let mut out = Vec::with_capacity(by_key.len());
-    for (key, env) in by_key {
-        seal(env, &key, max_record_bytes, &mut out);
-    }
-    out
+    let keyed = events
+        .into_iter()
+        .map(|e| (event_partition_key(tenant, &e.event_id), e));
+    let env = template(tenant, producer, ingest_time_ms, Kind::Events);
+    group(keyed, env, max_record_bytes, |env, e| env.events.push(e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::envelope::{Label, Sample, Value};
+    use crate::keys::series_partition_key;
 
     #[test]
     fn groups_by_key_keeps_every_item_and_splits_big_envelopes() {
@@ -125,7 +137,7 @@ mod tests {
                         ..Default::default()
                     })
                     .collect();
-                (labels, samples)
+                (crate::keys::series_fingerprint(&labels), (labels, samples))
             })
             .collect();
         let records = aggregate_samples("t", "gw", 5, series, 4096);
