@@ -5,6 +5,8 @@ mod bench;
 mod cli;
 mod component;
 mod emulate;
+#[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
+mod evidence;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,12 +1,14 @@
-//! The telemetry pipeline under test. Today: the record envelope that the gateway writes
-//! into Kinesis and delivery reads back, and the series → partition-key function the
-//! harness uses to aim a canary at each shard. The gateway, delivery and query
-//! components build on these.
+//! The telemetry pipeline under test: the gateway, delivery and query components, the
+//! record envelope the gateway writes into Kinesis and delivery reads back, the storage
+//! contract (`table`) delivery writes and the query service and the harness's ledger read,
+//! and the series → partition-key function the harness uses to aim a canary at each shard.
 
+pub mod aws;
 pub mod certs;
 pub mod config;
 pub mod envelope;
 pub mod gateway;
 pub mod keys;
+pub mod table;
 
 pub use envelope::{Envelope, Kind};

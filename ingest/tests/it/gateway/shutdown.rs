@@ -1,8 +1,8 @@
 //! Graceful shutdown: a request in flight when shutdown starts still completes (and is
 //! stored); the server then stops.
 
-use crate::common::{KEY_A, Stack, now_ms};
-use crate::rw::gauge_body;
+use crate::gateway::common::{KEY_A, Stack, now_ms};
+use crate::gateway::rw::gauge_body;
 use mocks::{Fault, Service};
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 //! refuses the whole remote_write request (400 with a reason) and nothing is stored;
 //! `job`/`instance` pass only for the tenant that allows them.
 
-use crate::common::{KEY_A, KEY_B, Stack, now_ms};
-use crate::rw::{encode, series};
+use crate::gateway::common::{KEY_A, KEY_B, Stack, now_ms};
+use crate::gateway::rw::{encode, series};
 use ingest::gateway::inputs::remote_write::WriteRequest;
 
 fn body(extra: (&str, &str), t: i64) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! Auth through HTTPS and gRPC: a token from `/token` and an API key both work; every
 //! attack gets the same bare 401 (HTTP) or UNAUTHENTICATED (gRPC).
 
-use crate::common::{
+use crate::gateway::common::{
     AUDIENCE, CLIENT_A, CLIENT_A_SECRET, ISSUER, KEY_A, KID, SECRET, Stack, now_ms,
 };
 use base64::Engine;
@@ -149,7 +149,7 @@ async fn token(stack: &Stack) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_token_and_api_key_work_every_attack_is_the_same_401() {
     let stack = Stack::start().await;
-    let body = || crate::rw::gauge_body("auth_probe", now_ms(), 1);
+    let body = || crate::gateway::rw::gauge_body("auth_probe", now_ms(), 1);
 
     let tok = token(&stack).await;
     let resp = stack

@@ -1,6 +1,6 @@
 //! JSON game events: answered per record; only the good records reach Kinesis.
 
-use crate::common::{KEY_A, Stack};
+use crate::gateway::common::{KEY_A, Stack};
 
 fn event(id: &str, data: serde_json::Value) -> serde_json::Value {
     serde_json::json!({

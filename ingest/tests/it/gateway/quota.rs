@@ -2,8 +2,8 @@
 //! (whole seconds ≥ 1) and `x-retry-after-ms`, nothing of the refused request stored;
 //! gRPC RESOURCE_EXHAUSTED; larger than the bucket → 413; an oversize body → 413.
 
-use crate::common::{KEY_A, KEY_C, Stack, now_ms};
-use crate::rw::gauge_body;
+use crate::gateway::common::{KEY_A, KEY_C, Stack, now_ms};
+use crate::gateway::rw::gauge_body;
 use ingest::gateway::config::QuotaConfig;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{

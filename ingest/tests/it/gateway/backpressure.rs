@@ -2,8 +2,8 @@
 //! whatever was acknowledged (2xx) is all in Kinesis; `/readyz` follows the stream;
 //! `/metrics` shows requests by status and rejections by reason.
 
-use crate::common::{KEY_A, STREAM, Stack, now_ms};
-use crate::rw::gauge_body;
+use crate::gateway::common::{KEY_A, STREAM, Stack, now_ms};
+use crate::gateway::rw::gauge_body;
 use mocks::{Fault, PauseMode, Service};
 use std::time::{Duration, Instant};
 
@@ -198,16 +198,17 @@ async fn partial_throttling_never_acks_a_sample_that_is_not_stored() {
         let series = (0..40)
             .map(|i| {
                 let shard = format!("s{i}");
-                crate::rw::series(
+                crate::gateway::rw::series(
                     &[("__name__", "spread"), ("shard_id", &shard)],
                     &[(t + r, i as f64)],
                 )
             })
             .collect();
-        let body = crate::rw::encode(&ingest::gateway::inputs::remote_write::WriteRequest {
-            timeseries: series,
-            metadata: vec![],
-        });
+        let body =
+            crate::gateway::rw::encode(&ingest::gateway::inputs::remote_write::WriteRequest {
+                timeseries: series,
+                metadata: vec![],
+            });
         let resp = stack.post("/api/v1/write", KEY_A, body).await;
         match resp.status().as_u16() {
             204 => acked.push(t + r),

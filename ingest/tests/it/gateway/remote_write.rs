@@ -1,8 +1,8 @@
 //! remote_write round trip: counters, gauges, a classic histogram and a native histogram
 //! (with exemplars) go in over HTTPS and come out of Kinesis item by item.
 
-use crate::common::{KEY_A, Stack, labels, now_ms, sort_samples};
-use crate::rw::{encode, series};
+use crate::gateway::common::{KEY_A, Stack, labels, now_ms, sort_samples};
+use crate::gateway::rw::{encode, series};
 use ingest::envelope::{Buckets, Exemplar, Histogram, MetricType, Sample, Value};
 use ingest::gateway::inputs::remote_write::{
     self as rw, BucketSpan, HistCount, HistZeroCount, MetricMetadata, RwHistogram, WriteRequest,

@@ -3,7 +3,7 @@
 //! becomes a label; a data point with a disallowed attribute is refused alone
 //! (partial_success) and nothing of it is stored.
 
-use crate::common::{KEY_B, Stack, labels, now_ms, sort_samples};
+use crate::gateway::common::{KEY_B, Stack, labels, now_ms, sort_samples};
 use ingest::envelope::{Buckets, Exemplar, Histogram, MetricType, Sample, Value};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,

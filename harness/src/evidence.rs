@@ -1,0 +1,126 @@
+//! What a run observed, independent of how it is judged: the load generator, the ledger's
+//! audit of storage, the probes and the rig's self-check fill this in; the gates
+//! (`gates/`) read only this, so each gate can be tested with evidence built by hand, and
+//! the reports serialize it whole.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Latency figures in milliseconds, from an HDR histogram (never averaged).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// What happened to the requests of one load step (e.g. "1x", "3x", "5x", "after").
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StepEvidence {
+    pub name: String,
+    /// Multiplier of the scenario's base rate.
+    pub multiplier: f64,
+    pub duration_secs: f64,
+    /// Requests scheduled by the open-model clock (sent + dropped by the send queue).
+    pub requests_offered: u64,
+    pub requests_sent: u64,
+    /// Requests the bounded send queue dropped (the rig could not keep up) — counted.
+    pub requests_dropped: u64,
+    /// Answers by HTTP status (gRPC mapped to HTTP: RESOURCE_EXHAUSTED → 429, …);
+    /// transport errors (connection refused/reset, timeout) under status 0.
+    pub status_counts: BTreeMap<u16, u64>,
+    /// 429 answers that carried a usable `Retry-After`.
+    pub throttled_with_retry_after: u64,
+    /// 5xx answers with a `Retry-After` (503 backpressure) — still a 5xx for T2.
+    pub server_errors_with_retry_after: u64,
+    /// Items (samples + events) offered in this step, and acked by a 2xx.
+    pub items_offered: u64,
+    pub items_acked: u64,
+    /// Items rejected per reason code (the gateway's reason or the HTTP status).
+    pub items_rejected: BTreeMap<String, u64>,
+    /// Retries sent (after 429/503/transport errors, honouring Retry-After).
+    pub retries: u64,
+    /// The tenants' admitted capacity for this step (sum over tenants of
+    /// min(offered, quota)), in items/s — T2's goodput reference.
+    pub quota_items_per_sec: f64,
+    /// TTFB of admitted (2xx) requests; HDR, recorded from the scheduled send time.
+    pub ttfb_admitted: Latency,
+    pub ttfb_all: Latency,
+}
+
+/// The ledger's independent audit of the committed Parquet objects after the drain.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditEvidence {
+    /// Identities acked and expected in storage.
+    pub acked: u64,
+    pub stored_rows: u64,
+    /// Acked but not stored.
+    pub lost: u64,
+    /// The same (shard, sequence number, sub-sequence) stored twice — must be 0.
+    pub delivery_duplicates: u64,
+    /// The same identity under two sequence numbers (after lost acks / retries).
+    pub retry_duplicates: u64,
+    /// Stored but never sent.
+    pub phantoms: u64,
+    /// Planted PII strings found verbatim in storage (with where).
+    pub pii_found: Vec<String>,
+    /// Label names found in storage outside allowlist ∪ structural ∪ tenant-permitted.
+    pub labels_outside_allowlist: Vec<String>,
+    /// First few examples of each problem, for the report.
+    pub examples: Vec<String>,
+}
+
+/// Edge hygiene as the producers saw it (T3).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HygieneEvidence {
+    /// Bad items sent on purpose, by class (pii, unknown_label, high_cardinality,
+    /// bad_schema), and how many of them the gateway rejected.
+    pub bad_sent: BTreeMap<String, u64>,
+    pub bad_rejected: BTreeMap<String, u64>,
+    /// Clean items sent and how many were rejected (false rejects).
+    pub clean_sent: u64,
+    pub clean_rejected: u64,
+    /// The PII strings planted (the audit searches storage for each verbatim).
+    pub planted_pii: u64,
+}
+
+/// Canary probes: per shard and tenant, send → visible in the query service.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProbeEvidence {
+    pub canaries_sent: u64,
+    pub canaries_visible: u64,
+    /// Worst-of-canaries freshness as a user sees it, HDR over all probes.
+    pub freshness: Latency,
+    /// Per "tenant/shard": the last observed send → visible time (ms), or None if never.
+    pub per_shard_ms: BTreeMap<String, Option<u64>>,
+}
+
+/// The rig's own health: a saturated rig makes a run invalid, not red.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SelfCheck {
+    /// Scheduling lag of the harness's runtime (a timer's overshoot), HDR.
+    pub scheduling_lag: Latency,
+    /// Harness CPU seconds / wall seconds (1.0 = one full core).
+    pub cpu_share: f64,
+    /// Whole-machine CPU utilisation over the run (0..=1 of all cores).
+    pub machine_cpu_utilisation: f64,
+    pub invalid: bool,
+    pub invalid_reason: Option<String>,
+}
+
+/// Everything one scenario run observed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunEvidence {
+    pub scenario: String,
+    pub seed: u64,
+    pub boot_ms: u64,
+    pub stack_booted: bool,
+    pub steps: Vec<StepEvidence>,
+    pub audit: Option<AuditEvidence>,
+    pub hygiene: HygieneEvidence,
+    pub probes: ProbeEvidence,
+    pub self_check: SelfCheck,
+    /// Component counters scraped from `/metrics` at the end (name → value), for reports.
+    pub component_counters: BTreeMap<String, f64>,
+}

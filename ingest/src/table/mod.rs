@@ -1,0 +1,14 @@
+//! The storage contract shared by delivery (writes it), the query service's catalog
+//! (follows it) and the harness's ledger (audits it independently): object layout in the
+//! bucket, the per-shard lease object, the append-only commit chain, and the Arrow schemas
+//! of the `metrics` and `events` tables. The protocol itself is described in
+//! `ingest/src/delivery/design.md`.
+
+pub mod commit;
+pub mod layout;
+pub mod lease;
+pub mod schema;
+
+pub use commit::{Commit, CommittedObject, Resume};
+pub use layout::{Partition, SeqNo};
+pub use lease::Lease;

@@ -1,0 +1,4 @@
+//! The ingest crate's integration tests, one binary: each component against the embedded
+//! AWS backend on 127.0.0.1:0 through real clients.
+
+mod gateway;
