@@ -70,7 +70,7 @@ impl LeaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferConfig {
-    /// A partition's buffer is flushed when its rows' in-memory size reaches this...
+    /// A partition's buffer is flushed when the Kinesis record bytes in it reach this...
     pub max_bytes: u64,
     /// ...or when its oldest record has waited this long.
     pub interval_ms: u64,

@@ -71,3 +71,35 @@ fn failpoint(point: Point) -> HookAction {
 fn failpoint(_point: Point) -> HookAction {
     HookAction::Continue
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_in_process_hook_decides_first() {
+        let h: Hook = Arc::new(|p, shard| match (p, shard) {
+            (Point::AfterCommit, "s1") => HookAction::Crash,
+            _ => HookAction::Continue,
+        });
+        assert_eq!(
+            consult(Some(&h), Point::AfterCommit, "s1"),
+            HookAction::Crash
+        );
+        assert_eq!(
+            consult(Some(&h), Point::AfterCommit, "s2"),
+            HookAction::Continue
+        );
+        assert_eq!(consult(None, Point::AfterData, "s1"), HookAction::Continue);
+    }
+
+    #[cfg(feature = "failpoints")]
+    #[test]
+    fn failpoints_of_the_same_names_crash() {
+        let scenario = fail::FailScenario::setup();
+        fail::cfg("delivery::after_lease", "return").unwrap();
+        assert_eq!(consult(None, Point::AfterLease, "s1"), HookAction::Crash);
+        assert_eq!(consult(None, Point::AfterData, "s1"), HookAction::Continue);
+        scenario.teardown();
+    }
+}

@@ -47,6 +47,7 @@ struct Task {
     /// Undecodable records whose `errors/` object is not written yet.
     pending_errors: Vec<(SeqNo, Vec<u8>, &'static str, String)>,
     last_lease_write: Instant,
+    next_read_at: Instant,
     backoff: Duration,
     mode: watch::Receiver<Mode>,
 }
@@ -121,6 +122,7 @@ pub async fn run(w: Arc<Inner>, held: Held, mode: watch::Receiver<Mode>) -> Shar
         pending: None,
         pending_errors: Vec::new(),
         last_lease_write: Instant::now(),
+        next_read_at: Instant::now(),
         backoff: Duration::ZERO,
         mode,
         w: w.clone(),
@@ -170,11 +172,16 @@ impl Task {
                     Err(e) => return self.fail(e),
                 }
             }
-            let pace = self.read().await;
-            match pace {
-                Ok(d) => self.pause(d).await,
-                Err(exit) => return exit,
+            // GetRecords at most once per pace (AWS allows 5 calls/s per shard), however
+            // often flushes and renewals wake the loop.
+            if Instant::now() >= self.next_read_at {
+                match self.read().await {
+                    Ok(d) => self.next_read_at = Instant::now() + d,
+                    Err(exit) => return exit,
+                }
             }
+            let wait = self.next_read_at.saturating_duration_since(Instant::now());
+            self.pause(wait).await;
         }
     }
 

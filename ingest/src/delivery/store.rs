@@ -3,7 +3,7 @@
 //! deletion for the sweeper. A failed precondition is its own error: it means the writer
 //! has been fenced (or, for a write-once key, that the key already exists).
 
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,15 +36,23 @@ fn status_of<E>(e: &SdkError<E, Http>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
-fn transient<E: std::error::Error + 'static>(
+fn transient<E: ProvideErrorMetadata + std::error::Error + 'static>(
     op: &'static str,
     key: &str,
     e: &SdkError<E, Http>,
 ) -> StoreError {
+    let detail = match (e.code(), status_of(e)) {
+        (Some(code), status) => format!(
+            "{code} (HTTP {}): {}",
+            status.unwrap_or(0),
+            e.message().unwrap_or("")
+        ),
+        (None, _) => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    };
     StoreError::Transient {
         op,
         key: key.to_string(),
-        detail: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+        detail,
     }
 }
 
