@@ -243,3 +243,103 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Strin
         .cloned()
         .ok_or_else(|| format!("GetQueueAttributes of {url}: no QueueArn"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn emulator() -> (mocks::RunningEmulator, AwsConfig) {
+        let emu = mocks::Emulator::start(
+            mocks::EmulatorConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let aws = AwsConfig::local(emu.endpoint());
+        (emu, aws)
+    }
+
+    #[tokio::test]
+    async fn the_stream_is_active_with_its_shards_and_reprovisioning_is_idempotent() {
+        let (_emu, aws) = emulator().await;
+        let shards = stream(&aws, "telemetry", 4).await.unwrap();
+        assert_eq!(shards.len(), 4);
+        assert_eq!(shards[0].1, 0);
+        assert_eq!(shards[3].2, u128::MAX);
+        assert!(
+            shards.windows(2).all(|w| w[0].2 + 1 == w[1].1),
+            "{shards:?}"
+        );
+        assert_eq!(stream(&aws, "telemetry", 4).await.unwrap(), shards);
+        let e = stream(&aws, "telemetry", 6).await.unwrap_err().to_string();
+        assert!(e.contains("already exists with 4 open shards"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn lease_objects_notify_the_catalog_queue_and_nothing_else_does() {
+        let (_emu, aws) = emulator().await;
+        storage(&aws, "lake", "catalog").await.unwrap();
+        storage(&aws, "lake", "catalog").await.unwrap(); // idempotent
+        let s3 = aws.s3().await;
+        let sqs = aws.sqs().await;
+        let url = sqs
+            .get_queue_url()
+            .queue_name("catalog")
+            .send()
+            .await
+            .unwrap();
+        let url = url.queue_url().unwrap().to_string();
+        // Drain the s3:TestEvent S3 sends when a configuration is put.
+        let _ = sqs.purge_queue().queue_url(&url).send().await;
+
+        for key in [
+            "metrics/tenant=a/dt=2026-11-26/hour=10/x.parquet",
+            "_leases/shardId-000000000000.json",
+        ] {
+            s3.put_object()
+                .bucket("lake")
+                .key(key)
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+                .send()
+                .await
+                .unwrap();
+        }
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
+        assert!(
+            bodies[0].contains("_leases/shardId-000000000000.json"),
+            "{}",
+            bodies[0]
+        );
+
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = attrs.attributes().unwrap();
+        let redrive: serde_json::Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
+        assert_eq!(
+            redrive["maxReceiveCount"].to_string().trim_matches('"'),
+            "5"
+        );
+        assert!(
+            redrive["deadLetterTargetArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(":catalog-dlq")
+        );
+        assert!(attrs[&A::Policy].contains("arn:aws:s3:::lake"));
+    }
+}

@@ -281,6 +281,65 @@ async fn a_killed_gateway_is_down_until_restarted_at_the_same_url() {
 }
 
 #[tokio::test]
+async fn ctrl_c_stops_the_stack_and_its_children() {
+    let mut s = StackUp::boot("ctrlc").await;
+    let pids = s.pids();
+    let harness = s.child.id().unwrap() as i32;
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(harness, libc::SIGINT) }, 0);
+    let last = tokio::time::timeout(Duration::from_secs(30), s.out.next_line())
+        .await
+        .expect("stack-up stops within 30 s")
+        .unwrap();
+    assert_eq!(last.as_deref(), Some("STOPPED"));
+    assert!(s.child.wait().await.unwrap().success());
+    assert_eq!(all_gone(&pids).await, Vec::<u32>::new());
+}
+
+#[tokio::test]
+async fn a_stack_boots_on_an_already_running_backend() {
+    let mut emu = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["emulate", "--port", "0", "--print-ready"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(emu.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let endpoint = ready.strip_prefix("READY ").unwrap().to_string();
+    let (child, stdin, out, first, dir) =
+        spawn("endpoint", &["--endpoint", &endpoint, "--azs", "a,b"]).await;
+    let info: Value = serde_json::from_str(
+        first
+            .strip_prefix("STACK ")
+            .unwrap_or_else(|| panic!("{first}")),
+    )
+    .unwrap();
+    assert_eq!(info["backend"], endpoint.as_str());
+    assert_eq!(info["azs"], serde_json::json!(["a", "b"]));
+    let ca = std::fs::read(info["ca_file"].as_str().unwrap()).unwrap();
+    let s = StackUp {
+        child,
+        stdin,
+        out,
+        client: reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .build()
+            .unwrap(),
+        info,
+        _dir: dir,
+    };
+    assert_eq!(s.healthz("gateway-b").await.as_deref(), Ok("ok"));
+    s.quit().await;
+}
+
+#[tokio::test]
 async fn children_die_when_the_harness_is_sigkilled() {
     let mut s = StackUp::boot("sigkill").await;
     let pids = s.pids();
