@@ -45,7 +45,16 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
     if let Some(ep) = args.endpoint {
         spec.backend = Backend::Endpoint(ep);
     }
-    let stack = match Stack::boot(&spec).await {
+    // Registered before anything starts, so a Ctrl-C at any point is ours to handle
+    // (tokio's `ctrl_c()` registers only when first polled).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
+    let booted = tokio::select! {
+        b = Stack::boot(&spec) => b,
+        // Dropping the half-booted stack kills what was started.
+        _ = interrupt.recv() => return Ok(ExitCode::from(130)),
+    };
+    let stack = match booted {
         Ok(s) => s,
         Err(e) => {
             println!("ERR {}", one_line(&e.to_string()));
@@ -57,7 +66,7 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
     loop {
         let line = tokio::select! {
             l = lines.recv() => l,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
         };
         let Some(line) = line else { break };
         let words: Vec<&str> = line.split_whitespace().collect();

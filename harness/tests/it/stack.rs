@@ -229,12 +229,18 @@ async fn the_default_stack_boots_ready_behind_az_proxies_and_an_az_cut_is_revers
     // The proxies counted it; the gateways' own counters are scraped too.
     let m = s.cmd("scrape").await.unwrap();
     assert_eq!(m[r#"gameday_proxy_cuts_total{az="a"}"#], 1.0);
+    // The client's pooled connection was reset by the cut, or a new one refused.
+    let hit = |k: &str| m[k].as_f64().unwrap();
     assert!(
-        m[r#"gameday_proxy_refused_while_cut_total{az="a",route="gateway-a"}"#]
-            .as_f64()
-            .unwrap()
+        hit(r#"gameday_proxy_refused_while_cut_total{az="a",route="gateway-a"}"#)
+            + hit(r#"gameday_proxy_dropped_by_cut_total{az="a",route="gateway-a"}"#)
             >= 1.0
     );
+    // The gateways reach Kinesis through their AZ's egress listener, not directly.
+    for az in ["a", "b", "c"] {
+        let egress = format!(r#"gameday_proxy_connections_total{{az="{az}",route="egress"}}"#);
+        assert!(m[&egress].as_f64().unwrap() >= 1.0, "{egress}: {m}");
+    }
     assert!(
         m.as_object()
             .unwrap()
