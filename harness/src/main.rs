@@ -7,14 +7,14 @@ mod component;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
-#[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
-mod stack;
 #[allow(dead_code, unused_imports)] // until run.rs lands
 mod gates;
 #[allow(dead_code, unused_imports)] // until run.rs lands
 mod report;
 #[allow(dead_code, unused_imports)] // until run.rs lands
 mod scenario;
+#[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
+mod stack;
 
 use clap::Parser;
 use std::process::ExitCode;

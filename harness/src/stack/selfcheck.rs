@@ -32,6 +32,16 @@ impl Default for Thresholds {
     }
 }
 
+impl From<&crate::scenario::thresholds::SelfCheckThresholds> for Thresholds {
+    /// The limits of the thresholds file's `[self_check]` table.
+    fn from(t: &crate::scenario::thresholds::SelfCheckThresholds) -> Self {
+        Thresholds {
+            max_scheduling_lag_p99_ms: t.scheduling_lag_p99_ms_max,
+            max_machine_cpu_utilisation: t.machine_cpu_utilisation_max,
+        }
+    }
+}
+
 pub struct SelfCheckSampler {
     lag: Arc<Mutex<Histogram<u64>>>,
     stop: watch::Sender<bool>,
