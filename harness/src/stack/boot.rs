@@ -260,7 +260,7 @@ fn plan_components(
             "delivery",
             name.clone(),
             Some(az),
-            common.delivery(&name, az, &egress(az)),
+            common.delivery(az, &egress(az)),
         )?;
     }
     let query_az = &spec.azs[0];

@@ -98,10 +98,10 @@ impl Common<'_> {
         })
     }
 
-    /// `gameday component delivery` (DeliveryConfig).
-    pub fn delivery(&self, worker_id: &str, az: &str, aws_endpoint: &str) -> Value {
+    /// `gameday component delivery` (DeliveryConfig). No `worker_id`: the component
+    /// names itself `delivery-<az>-<pid>`, so a restarted worker is a new lease owner.
+    pub fn delivery(&self, az: &str, aws_endpoint: &str) -> Value {
         json!({
-            "worker_id": worker_id,
             "az": az,
             "stream": self.stream,
             "bucket": self.bucket,
