@@ -63,6 +63,9 @@ async fn gateway(
     listen: SocketAddr,
     az: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    // Crash points from FAILPOINTS (the harness's break-it knobs); alive for the process.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = ingest::gateway::failpoints_from_env();
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut config: ingest::gateway::GatewayConfig =
