@@ -114,6 +114,7 @@ impl Common<'_> {
     /// when the query service must not see data (a break-it knob).
     pub fn query(&self, aws_endpoint: &str, bucket: &str, queue: &str) -> Value {
         json!({
+            "instance": "query",
             "plain_http": false,
             "tls": self.tls(),
             "bucket": bucket,
