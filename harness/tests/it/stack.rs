@@ -377,7 +377,7 @@ async fn the_capacity_plan_refuses_an_oversized_load_naming_the_numbers() {
 
 #[tokio::test]
 async fn events_acked_by_a_gateway_are_committed_to_the_bucket_by_delivery() {
-    let mut s = StackUp::boot("flow").await;
+    let s = StackUp::boot("flow").await;
     if s.info["missing"].to_string().contains("delivery-") {
         eprintln!("delivery is not in this build: {}", s.info["missing"]);
         return s.quit().await;
