@@ -139,6 +139,9 @@ pub(super) async fn boot(spec: &StackSpec) -> Result<Stack, StackError> {
         run_dir: spec.run_dir.clone(),
         boot_ms: 0,
         tenants: spec.tenants.clone(),
+        // The component configs leave these at the gateway's defaults.
+        audience: ingest::gateway::config::AuthConfig::default().audience,
+        allowlist: ingest::gateway::config::HygieneConfig::default().allowlist,
         spec: spec.clone(),
         children,
         proxies,

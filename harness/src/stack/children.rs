@@ -261,3 +261,132 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(name: &str, dir: &Path, script: &str) -> ChildSpec {
+        ChildSpec {
+            name: name.into(),
+            exe: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: vec![],
+            log: dir.join(format!("{name}.log")),
+        }
+    }
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gameday-children-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+    }
+
+    #[tokio::test]
+    async fn ready_children_are_signalled_restarted_and_stopped() {
+        let d = dir("ready");
+        let c = Children::new().unwrap();
+        let script = "echo starting; echo READY http://127.0.0.1:9; exec sleep 30";
+        let Started::Ready { url, pid } = c
+            .start(sh("svc", &d, script), Duration::from_secs(10))
+            .await
+            .unwrap()
+        else {
+            panic!("not ready")
+        };
+        assert_eq!(url, "http://127.0.0.1:9");
+        assert!(c.is_running("svc") && alive(pid));
+        c.signal("svc", libc::SIGSTOP).unwrap();
+        c.signal("svc", libc::SIGCONT).unwrap();
+        let Started::Ready { pid: pid2, .. } =
+            c.restart("svc", Duration::from_secs(10)).await.unwrap()
+        else {
+            panic!("not ready after restart")
+        };
+        assert_ne!(pid, pid2);
+        assert!(!alive(pid));
+        // The log holds both runs' stdout.
+        let log = std::fs::read_to_string(d.join("svc.log")).unwrap();
+        assert_eq!(log.matches("starting").count(), 2, "{log}");
+        c.shutdown(Duration::from_millis(500)).await;
+        assert!(!alive(pid2));
+        assert!(c.signal("svc", libc::SIGKILL).is_err());
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn a_child_that_dies_before_ready_is_reported_with_its_log_tail() {
+        let d = dir("dies");
+        let c = Children::new().unwrap();
+        let e = c
+            .start(
+                sh(
+                    "bad",
+                    &d,
+                    "echo 'config: unknown field `surprise`' >&2; exit 2",
+                ),
+                Duration::from_secs(10),
+            )
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("component bad failed to start"), "{e}");
+        assert!(e.contains("exited"), "{e}");
+        assert!(e.contains("unknown field `surprise`"), "{e}");
+
+        let missing = c
+            .start(
+                sh(
+                    "new",
+                    &d,
+                    "echo \"error: unrecognized subcommand 'query'\" >&2; exit 2",
+                ),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(missing, Started::Missing { .. }));
+
+        let e = c
+            .start(sh("slow", &d, "exec sleep 30"), Duration::from_millis(200))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("no READY line within 200 ms"), "{e}");
+        assert!(c.pids().is_empty());
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[tokio::test]
+    async fn dropping_children_kills_them() {
+        let d = dir("drop");
+        let c = Children::new().unwrap();
+        let Started::Ready { pid, .. } = c
+            .start(
+                sh("svc", &d, "echo READY http://127.0.0.1:9; exec sleep 30"),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("not ready")
+        };
+        drop(c);
+        let t0 = std::time::Instant::now();
+        while alive(pid) && t0.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive(pid), "a dropped child outlived its owner");
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -114,6 +114,7 @@ impl Common<'_> {
     /// when the query service must not see data (a break-it knob).
     pub fn query(&self, aws_endpoint: &str, bucket: &str, queue: &str) -> Value {
         json!({
+            "instance": "query",
             "plain_http": false,
             "tls": self.tls(),
             "bucket": bucket,
@@ -150,7 +151,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_gateway_config_parses_as_the_gateway_reads_it() {
+    fn component_configs_parse_as_the_components_read_them() {
         let tenants = TenantSpec::even_split(3, 20_000.0, 1_000.0, 4.0);
         let knobs = Knobs {
             gateway_pii_detectors: false,
@@ -180,5 +181,12 @@ mod tests {
         assert!(!g.hygiene.detect_email && !g.hygiene.detect_card);
         assert_eq!(g.kinesis.endpoint.as_deref(), Some("http://127.0.0.1:1"));
         assert!(!text.contains(&tenants[0].api_key), "keys go in hashed");
+
+        let text = toml::to_string(&c.delivery("b", "http://127.0.0.1:2")).unwrap();
+        let d: ingest::delivery::DeliveryConfig = toml::from_str(&text).unwrap();
+        assert_eq!(d.az, "b");
+        assert_eq!(d.bucket, "b");
+        assert_eq!(d.buffer.interval_ms, 1000);
+        assert_eq!(d.aws.endpoint.as_deref(), Some("http://127.0.0.1:2"));
     }
 }

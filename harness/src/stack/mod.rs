@@ -65,6 +65,11 @@ pub struct Stack {
     /// Wall time from `boot` called to every component ready.
     pub boot_ms: u64,
     pub tenants: Vec<TenantSpec>,
+    /// Token audience the gateways and the query service expect (`POST /token`).
+    pub audience: String,
+    /// The gateways' label allowlist (besides structural labels and, per tenant,
+    /// `job`/`instance`): the ledger audit's reference.
+    pub allowlist: Vec<String>,
     pub spec: StackSpec,
     // Drop order matters: children first (killed), then proxies, then the backend.
     children: children::Children,
@@ -91,6 +96,19 @@ impl Stack {
             .chain(self.delivery.iter())
             .chain(query)
             .collect()
+    }
+
+    /// The query service's URL, None when this build has no query service.
+    pub fn query_url(&self) -> Option<&str> {
+        (!self.query.url.is_empty()).then_some(self.query.url.as_str())
+    }
+
+    /// What the stack contributes to a run's evidence: boot time, that it booted, and
+    /// every component's counters (scraped now).
+    pub async fn record(&self, ev: &mut crate::evidence::RunEvidence) {
+        ev.stack_booted = true;
+        ev.boot_ms = self.boot_ms;
+        ev.component_counters = self.scrape().await;
     }
 
     pub fn component(&self, name: &str) -> Option<&Component> {

@@ -374,3 +374,72 @@ async fn the_capacity_plan_refuses_an_oversized_load_naming_the_numbers() {
     let status = child.wait().await.unwrap();
     assert_eq!(status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn events_acked_by_a_gateway_are_committed_to_the_bucket_by_delivery() {
+    let s = StackUp::boot("flow").await;
+    if s.info["missing"].to_string().contains("delivery-") {
+        eprintln!("delivery is not in this build: {}", s.info["missing"]);
+        return s.quit().await;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let events: Vec<Value> = (0..20)
+        .map(|i| {
+            serde_json::json!({
+                "event_id": format!("stack-it-{i}"), "event_type": "match", "event_name": "end",
+                "event_timestamp": now_ms, "app_version": "1.0", "event_data": {"score": i},
+            })
+        })
+        .collect();
+    let r = s
+        .client
+        .post(format!("{}/v1/events", s.url("gateway-b")))
+        .header("x-api-key", "studio-a-api-key-0123456789abcdef")
+        .json(&serde_json::json!({ "events": events }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["FailedRecordCount"], 0, "{body}");
+
+    // Delivery (1 s buffer interval) commits them under events/ through its AZ's proxy.
+    let aws = ingest::aws::AwsConfig::local(s.info["backend"].as_str().unwrap());
+    let s3 = aws.s3().await;
+    let bucket = s.info["bucket"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    let found = loop {
+        let list = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix("events/")
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<String> = list
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        if keys.iter().any(|k| k.ends_with(".parquet")) || t0.elapsed() > Duration::from_secs(30) {
+            break keys;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        found.iter().any(|k| k.contains("tenant=studio-a")),
+        "no events object after 30 s: {found:?}"
+    );
+    let commits = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("_commits/")
+        .send()
+        .await
+        .unwrap();
+    assert!(commits.key_count().unwrap_or(0) >= 1);
+    s.quit().await;
+}
