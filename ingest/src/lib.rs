@@ -9,6 +9,7 @@ pub mod config;
 pub mod envelope;
 pub mod gateway;
 pub mod keys;
+pub mod query;
 pub mod table;
 
 pub use envelope::{Envelope, Kind};

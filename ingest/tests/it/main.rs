@@ -2,3 +2,4 @@
 //! AWS backend on 127.0.0.1:0 through real clients.
 
 mod gateway;
+mod query;
