@@ -41,6 +41,15 @@ pub enum Component {
         #[arg(long)]
         az: Option<String>,
     },
+    /// The query service: catalog over SQS, SQL over the committed Parquet objects.
+    Query {
+        /// Query service configuration (TOML; see ingest/src/query/config.rs).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on; port 0 picks one (printed as `READY <url>`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
 }
 
 pub fn run(args: ComponentArgs) -> anyhow::Result<ExitCode> {
@@ -55,6 +64,7 @@ pub fn run(args: ComponentArgs) -> anyhow::Result<ExitCode> {
         Component::Delivery { config, listen, az } => {
             runtime.block_on(delivery(config, listen, az))
         }
+        Component::Query { config, listen } => runtime.block_on(query(config, listen)),
     }
 }
 
@@ -133,4 +143,24 @@ async fn terminated() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn query(path: PathBuf, listen: SocketAddr) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let config: ingest::query::QueryConfig =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let scheme = if config.plain_http { "http" } else { "https" };
+    let svc = ingest::query::QueryService::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    // Ready to answer; `/readyz` turns 200 once the catalog is rebuilt from the lease heads.
+    println!("READY {scheme}://{addr}");
+    ingest::query::run(listener, svc, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }

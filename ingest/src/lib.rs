@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod envelope;
 pub mod gateway;
 pub mod keys;
+pub mod query;
 pub mod table;
 
 pub use envelope::{Envelope, Kind};

@@ -1,0 +1,129 @@
+//! Query service configuration (TOML, `deny_unknown_fields`). `[auth]` and `[[tenants]]`
+//! are the gateway's own types: the harness writes the same blocks into both files
+//! (gateway-only fields such as quotas are accepted and unused here).
+
+use crate::aws::AwsConfig;
+use crate::gateway::config::{AuthConfig, TenantConfig, TlsConfig};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// Name in logs and metrics, e.g. `query`.
+    pub instance: String,
+    /// Serve plain HTTP instead of TLS. Only with this explicit flag.
+    pub plain_http: bool,
+    pub tls: Option<TlsConfig>,
+    /// The bucket delivery commits into.
+    pub bucket: String,
+    /// The SQS queue (name) S3 sends the bucket's `_leases/` ObjectCreated events to.
+    pub queue: String,
+    pub aws: AwsConfig,
+    pub auth: AuthConfig,
+    pub tenants: Vec<TenantConfig>,
+    pub limits: QueryLimits,
+    pub catalog: CatalogConfig,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            instance: "query".into(),
+            plain_http: false,
+            tls: None,
+            bucket: "gameday-telemetry".into(),
+            queue: "gameday-catalog".into(),
+            aws: AwsConfig::default(),
+            auth: AuthConfig::default(),
+            tenants: Vec::new(),
+            limits: QueryLimits::default(),
+            catalog: CatalogConfig::default(),
+        }
+    }
+}
+
+/// What one query, and one tenant, may use.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryLimits {
+    /// Memory all queries together may hold (DataFusion memory pool); a query that needs
+    /// more fails with `memory_limit`.
+    pub memory_bytes: usize,
+    /// Queries of one tenant running at once; more → 429 + Retry-After.
+    pub concurrency_per_tenant: usize,
+    /// Wall-clock limit of one query; past it → 504.
+    pub timeout_ms: u64,
+    /// Rows returned at most; more are cut off and the answer says `truncated`.
+    pub max_rows: usize,
+    /// Largest accepted request body (the SQL text).
+    pub max_body_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            concurrency_per_tenant: 4,
+            timeout_ms: 10_000,
+            max_rows: 100_000,
+            max_body_bytes: 64 << 10,
+        }
+    }
+}
+
+/// How the catalog follows the queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// SQS long-poll wait (1..=20 s).
+    pub wait_secs: i32,
+    /// After a failed message, it becomes visible again after this long (so a poison
+    /// message reaches the DLQ after maxReceiveCount receives, not after hours).
+    pub retry_visibility_secs: i32,
+    /// Longest commit chain walked for one lease change (bounds the work of one message).
+    pub max_chain_walk: usize,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            wait_secs: 10,
+            retry_visibility_secs: 2,
+            max_chain_walk: 100_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_gateway_blocks_and_refuse_unknown_fields() {
+        let c: QueryConfig = toml::from_str(
+            r#"
+            plain_http = true
+            [aws]
+            endpoint = "http://127.0.0.1:4566"
+            [[auth.keys]]
+            kid = "k1"
+            secret = "s"
+            [[tenants]]
+            id = "studio-a"
+            api_key_sha256 = ["00"]
+            [tenants.quota]
+            samples_per_sec = 10.0
+            [limits]
+            max_rows = 5
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.bucket, "gameday-telemetry");
+        assert_eq!(c.queue, "gameday-catalog");
+        assert_eq!(c.limits.max_rows, 5);
+        assert_eq!(c.limits.memory_bytes, 256 << 20);
+        assert_eq!(c.limits.concurrency_per_tenant, 4);
+        let e = toml::from_str::<QueryConfig>("[limits]\nmax_rowz = 1").unwrap_err();
+        assert!(e.to_string().contains("max_rowz"), "{e}");
+    }
+}

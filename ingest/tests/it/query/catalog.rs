@@ -1,0 +1,123 @@
+//! The catalog follows the lease heads: only committed objects are visible, a new commit
+//! becomes visible through the queue (no listing), a restart rebuilds from the lease
+//! heads, and a poison notification ends in the dead-letter queue after 5 receives.
+
+use super::fixture::*;
+use std::time::Duration;
+
+const COUNT_A: &str = "SELECT count(*) FROM metrics";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_committed_objects_are_visible_and_new_commits_arrive_over_sqs() {
+    let mut fx = Fixture::start().await;
+    let s = fx.service().await;
+    assert_eq!(fx.scalar(&s, KEY_A, COUNT_A).await, 0);
+
+    // An object in A's prefix that no commit lists: never visible.
+    let orphan = metrics(A, "shardId-000000000000", 1, &samples(7, T0));
+    fx.committer.orphan("shardId-000000000000", orphan).await;
+    let obj = metrics(A, "shardId-000000000000", 2, &samples(5, T0));
+    fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    assert_eq!(fx.eventually(&s, KEY_A, COUNT_A, 5).await, 5);
+
+    // A second commit on another shard, then one more on the first.
+    let obj = metrics(A, "shardId-000000000001", 3, &samples(3, T0 + 1000));
+    fx.committer.commit("shardId-000000000001", vec![obj]).await;
+    let obj = metrics(A, "shardId-000000000000", 4, &samples(2, T0 + 2000));
+    fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    assert_eq!(fx.eventually(&s, KEY_A, COUNT_A, 10).await, 10);
+    // Still no orphan rows, and the table was never listed after start-up.
+    let text = fx.metrics_text(&s).await;
+    assert!(text.contains("query_catalog_rebuilds_total 1"), "{text}");
+    assert!(
+        text.contains(r#"query_catalog_messages_total{outcome="applied",reason="ok"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"query_table_objects{tenant="studio-a",table="metrics"} 3"#),
+        "{text}"
+    );
+    s.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_rebuilds_from_the_lease_heads() {
+    let mut fx = Fixture::start().await;
+    for i in 0..3 {
+        let obj = metrics(A, "shardId-000000000000", i, &samples(4, T0));
+        fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    }
+    let s = fx.service().await;
+    assert_eq!(fx.scalar(&s, KEY_A, COUNT_A).await, 12, "rebuilt at start");
+    s.stop();
+
+    // While the service is down: one more commit, and its notification is lost.
+    let obj = events(
+        A,
+        "shardId-000000000001",
+        9,
+        &[E {
+            event_id: "e1".into(),
+            name: "match_end",
+            ts_ms: T0,
+            ingest_ms: T0,
+        }],
+    );
+    fx.committer.commit("shardId-000000000001", vec![obj]).await;
+    fx.sqs
+        .purge_queue()
+        .queue_url(&fx.wiring.queue_url)
+        .send()
+        .await
+        .expect("purge");
+    let s = fx.service().await;
+    assert_eq!(fx.scalar(&s, KEY_A, COUNT_A).await, 12);
+    assert_eq!(fx.scalar(&s, KEY_A, "SELECT count(*) FROM events").await, 1);
+    s.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_notification_lands_in_the_dlq_after_five_receives() {
+    let fx = Fixture::start().await;
+    let s = fx.service().await;
+    // A lease object that does not parse: S3 notifies, the catalog cannot apply it.
+    fx.committer
+        .put(
+            "_leases/shardId-000000000009.json",
+            b"{ not a lease".to_vec(),
+        )
+        .await;
+    // And a message that is not an S3 event at all.
+    fx.sqs
+        .send_message()
+        .queue_url(&fx.wiring.queue_url)
+        .message_body("garbage")
+        .send()
+        .await
+        .expect("send");
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        dead.extend(fx.dlq_messages().await);
+        if dead.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert!(dead.iter().any(|b| b == "garbage"), "{dead:?}");
+    assert!(
+        dead.iter()
+            .any(|b| b.contains("_leases/shardId-000000000009.json"))
+    );
+    assert_eq!(fx.emu.emulator.ctx.counters.get("sqs.dead_lettered"), 2);
+    let text = fx.metrics_text(&s).await;
+    // Five receives each, every one counted as a failure with its reason.
+    for reason in ["unparseable_message", "unparseable_object"] {
+        let line =
+            format!(r#"query_catalog_messages_total{{outcome="failed",reason="{reason}"}} 5"#);
+        assert!(text.contains(&line), "{line} missing in\n{text}");
+    }
+    // The service still answers.
+    assert_eq!(fx.scalar(&s, KEY_A, COUNT_A).await, 0);
+    s.stop();
+}
