@@ -13,12 +13,16 @@ use std::sync::Arc;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
+/// Zoned timestamps (both tables' are UTC) keep their offset: RFC 3339.
+const TIMESTAMP_TZ: &str = "%Y-%m-%dT%H:%M:%S%.f%:z";
+
 /// One column's values as JSON (nulls explicit).
 fn column_values(field: &Field, array: &ArrayRef) -> Result<Vec<Value>, ArrowError> {
     let f = Field::new("v", field.data_type().clone(), true);
     let batch = RecordBatch::try_new(Arc::new(Schema::new(vec![f])), vec![array.clone()])?;
     let mut w = WriterBuilder::new()
         .with_explicit_nulls(true)
+        .with_timestamp_tz_format(TIMESTAMP_TZ.to_string())
         .build::<_, JsonArray>(Vec::new());
     w.write(&batch)?;
     w.finish()?;

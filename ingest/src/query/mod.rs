@@ -38,8 +38,9 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-/// Pause between attempts of the start-up rebuild (listing or queue lookup failed).
-const REBUILD_RETRY: Duration = Duration::from_millis(500);
+/// Pause between attempts of the start-up rebuild (listing or queue lookup failed):
+/// doubling from the first to the last.
+const REBUILD_RETRY: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(5));
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -165,14 +166,17 @@ async fn follow_catalog(svc: Arc<QueryService>) {
     // Hold the service weakly inside the loop so that dropping it ends the task.
     let weak = Arc::downgrade(&svc);
     drop(svc);
+    let mut pause = REBUILD_RETRY.0;
     let consumer = loop {
         let Some(svc) = weak.upgrade() else { return };
         match prepare(&svc).await {
             Ok(c) => break c,
             Err(e) => {
-                tracing::warn!(error = %e, "catalog start-up failed; retrying");
+                svc.metrics.catalog_message("failed", "startup");
+                tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "catalog start-up failed");
                 drop(svc);
-                tokio::time::sleep(REBUILD_RETRY).await;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(REBUILD_RETRY.1);
             }
         }
     };
@@ -193,13 +197,7 @@ async fn prepare(svc: &Arc<QueryService>) -> Result<Consumer, String> {
         .queue_name(&c.queue)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "GetQueueUrl {}: {}",
-                c.queue,
-                aws_sdk_sqs::error::DisplayErrorContext(e)
-            )
-        })?
+        .map_err(|e| format!("GetQueueUrl {}: {}", c.queue, catalog::sdk_error(&e)))?
         .queue_url
         .ok_or("GetQueueUrl: no URL")?;
     let shards = follower.shards().await.map_err(|e| e.to_string())?;

@@ -27,6 +27,8 @@ pub struct CommittedObject {
     pub key: String,
     /// Rows (samples or events) in the object.
     pub rows: u64,
+    /// Size of the stored object in bytes, exactly: the query service reads the Parquet
+    /// footer relative to it without a HEAD request.
     pub bytes: u64,
     /// Sequence numbers of the first and last Kinesis record with rows in the object.
     pub first_seq: SeqNo,

@@ -4,7 +4,7 @@
 //! Reads are plain S3 GETs (commit objects are immutable, the lease is read fresh), so a
 //! stale or replayed notification just finds nothing new.
 
-use super::{Applied, AppliedHead, Catalog};
+use super::{Applied, AppliedHead, Catalog, sdk_error};
 use crate::table::{Commit, Lease, layout};
 use aws_sdk_s3::Client;
 
@@ -61,7 +61,7 @@ impl Follower {
             .key(key)
             .send()
             .await
-            .map_err(|e| err(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| err(sdk_error(&e)))?;
         if out.content_length().unwrap_or(0) > MAX_DOC_BYTES as i64 {
             return Err(err(format!("larger than {MAX_DOC_BYTES} bytes")));
         }
@@ -135,7 +135,7 @@ impl Follower {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| FollowError::List {
                 prefix: layout::LEASES_PREFIX.to_string(),
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                message: sdk_error(&e),
             })?;
             for o in page.contents() {
                 if let Some(shard) = o.key().and_then(layout::shard_of_lease_key) {

@@ -158,6 +158,19 @@ impl Catalog {
     }
 }
 
+/// A short text for an AWS SDK error: `Code: message` when the service answered, the
+/// error chain otherwise (never the raw response).
+pub(crate) fn sdk_error<E>(e: &E) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error,
+{
+    match (e.code(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    }
+}
+
 fn add_object(st: &mut State, shard: &str, p: &Partition, o: &CommittedObject) {
     let obj = Arc::new(DataObject {
         key: o.key.clone(),

@@ -8,8 +8,8 @@
 //! Losing a notification (to the DLQ) only delays the shard: the next lease change walks
 //! the chain back to what was applied and picks up the missed commits too.
 
-use super::Catalog;
 use super::follow::Follower;
+use super::{Catalog, sdk_error};
 use crate::query::config::CatalogConfig;
 use crate::query::metrics::Metrics;
 use crate::table::layout;
@@ -122,7 +122,7 @@ impl Consumer {
                 Err(e) => {
                     self.metrics
                         .catalog_message("receive_failed", "sqs_receive");
-                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "ReceiveMessage failed");
+                    tracing::warn!(error = %sdk_error(&e), "ReceiveMessage failed");
                     tokio::time::sleep(RECEIVE_BACKOFF).await;
                 }
             }
@@ -170,7 +170,7 @@ impl Consumer {
         if let Err(e) = deleted {
             // The message comes back and is applied again: harmless (idempotent).
             self.metrics.catalog_message("delete_failed", "sqs_delete");
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "DeleteMessage failed");
+            tracing::warn!(error = %sdk_error(&e), "DeleteMessage failed");
         }
     }
 

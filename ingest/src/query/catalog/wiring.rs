@@ -37,7 +37,7 @@ pub struct Wiring {
 fn fail<E: std::error::Error>(step: &'static str) -> impl FnOnce(E) -> WiringError {
     move |e| WiringError {
         step,
-        message: format!("{e:?}"),
+        message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
     }
 }
 

@@ -197,3 +197,70 @@ async fn objects_outside_an_ingest_time_range_are_not_read() {
     assert!(text.contains("query_objects_pruned_total 4"), "{text}");
     s.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_speaks_tls_unless_plain_http_is_set() {
+    let mut fx = Fixture::start().await;
+    let obj = metrics(A, "shardId-000000000000", 1, &samples(2, T0));
+    fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    let certs = ingest::certs::generate(&["localhost", "127.0.0.1"]).expect("certs");
+    let dir = std::env::temp_dir().join(format!("querytest-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (cert_file, key_file) = certs.write_to(&dir).expect("write certs");
+
+    // Neither TLS files nor plain_http: refused at start.
+    let mut cfg = config(&fx.emu.endpoint());
+    cfg.plain_http = false;
+    let svc = ingest::query::QueryService::start(cfg)
+        .await
+        .expect("service");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let e = ingest::query::run(listener, svc, async {})
+        .await
+        .expect_err("TLS required");
+    assert!(e.to_string().contains("TLS is required"), "{e}");
+
+    let mut cfg = config(&fx.emu.endpoint());
+    cfg.plain_http = false;
+    cfg.tls = Some(ingest::gateway::config::TlsConfig {
+        cert_file,
+        key_file,
+    });
+    let svc = ingest::query::QueryService::start(cfg)
+        .await
+        .expect("service");
+    assert!(svc.wait_ready(std::time::Duration::from_secs(15)).await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ingest::query::run(listener, svc, async move {
+        let _ = rx.await;
+    }));
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(certs.ca_pem.as_bytes()).expect("CA"))
+        .build()
+        .expect("client");
+    let v: serde_json::Value = https
+        .post(format!("https://127.0.0.1:{port}/v1/query"))
+        .header("x-api-key", KEY_A)
+        .json(&serde_json::json!({"sql": "SELECT count(*), max(ingest_time) FROM metrics"}))
+        .send()
+        .await
+        .expect("answered over TLS")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["rows"][0][0], 2);
+    // Zoned timestamps keep their offset (RFC 3339).
+    let t = v["rows"][0][1].as_str().expect("timestamp text");
+    assert!(
+        t.starts_with("2026-11-26T10:00:00") && t.ends_with("+00:00"),
+        "{t}"
+    );
+    let _ = tx.send(());
+    let _ = std::fs::remove_dir_all(dir);
+}
