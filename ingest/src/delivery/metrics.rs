@@ -1,7 +1,7 @@
 //! Delivery's own telemetry at `/metrics` (Prometheus text): rows, objects and bytes
 //! written, commits, lease changes and epoch per shard, fenced writes, orphans swept,
 //! decode errors, GetRecords throttles, records skipped as already durable, buffer age,
-//! millis behind latest (iterator age) per shard.
+//! millis behind latest and iterator age per shard.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -51,6 +51,7 @@ pub struct Metrics {
     pub read_errors: Family<ReasonLabels, Counter>,
     pub flush_failures: Family<ReasonLabels, Counter>,
     pub millis_behind_latest: Family<ShardLabels, Gauge>,
+    pub iterator_age_ms: Family<ShardLabels, Gauge>,
     pub buffer_age_ms: Family<ShardLabels, Gauge>,
     pub buffer_bytes: Family<ShardLabels, Gauge>,
 }
@@ -75,6 +76,7 @@ impl Default for Metrics {
             read_errors: Family::default(),
             flush_failures: Family::default(),
             millis_behind_latest: Family::default(),
+            iterator_age_ms: Family::default(),
             buffer_age_ms: Family::default(),
             buffer_bytes: Family::default(),
         };
@@ -153,6 +155,11 @@ impl Default for Metrics {
             "millis_behind_latest",
             "GetRecords MillisBehindLatest (iterator age)",
             m.millis_behind_latest.clone(),
+        );
+        r.register(
+            "iterator_age_ms",
+            "Age of the newest record read (0 when caught up)",
+            m.iterator_age_ms.clone(),
         );
         r.register(
             "buffer_age_ms",

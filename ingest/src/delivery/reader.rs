@@ -25,6 +25,8 @@ pub enum ReadError {
 pub struct Batch {
     pub records: Vec<(SeqNo, Vec<u8>)>,
     pub millis_behind_latest: Option<i64>,
+    /// Approximate arrival time (ms since epoch) of the last record in the batch.
+    pub last_arrival_ms: Option<i64>,
     /// The iterator had expired and was replaced (nothing read this time).
     pub iterator_renewed: bool,
 }
@@ -149,6 +151,11 @@ impl Reader {
                 };
             }
         };
+        let last_arrival_ms = out
+            .records
+            .last()
+            .and_then(|r| r.approximate_arrival_timestamp())
+            .and_then(|t| t.to_millis().ok());
         let records: Vec<(SeqNo, Vec<u8>)> = out
             .records
             .into_iter()
@@ -164,6 +171,7 @@ impl Reader {
         Ok(Batch {
             records,
             millis_behind_latest: out.millis_behind_latest,
+            last_arrival_ms,
             iterator_renewed: false,
         })
     }

@@ -393,6 +393,14 @@ impl Task {
                 .get_or_create(&metrics::shard(&self.shard))
                 .set(behind);
         }
+        // Iterator age: how old the newest record read is (0 once caught up).
+        let age = match (batch.last_arrival_ms, batch.millis_behind_latest) {
+            (_, Some(0)) | (None, _) => 0,
+            (Some(t), _) => (self.w.now_ms() - t).max(0),
+        };
+        m.iterator_age_ms
+            .get_or_create(&metrics::shard(&self.shard))
+            .set(age);
         let empty = batch.records.is_empty();
         let now = Instant::now();
         for (seq, data) in batch.records {

@@ -5,6 +5,8 @@
 mod balance;
 mod common;
 mod crash;
+mod envelopes;
 mod errors;
 mod fencing;
+mod reader;
 mod roundtrip;

@@ -48,6 +48,15 @@ async fn records_become_committed_parquet_rows_exactly_once() {
         expected.len() as f64
     );
     assert_eq!(sum_metric(&text, "delivery_shard_owned", ""), SHARDS as f64);
+    assert_eq!(sum_metric(&text, "delivery_lease_epoch", ""), SHARDS as f64);
+    assert!(sum_metric(&text, "delivery_commits_total", "") >= SHARDS as f64);
+    for family in [
+        "delivery_millis_behind_latest",
+        "delivery_iterator_age_ms",
+        "delivery_buffer_age_ms",
+    ] {
+        assert!(text.contains(family), "{family} exposed");
+    }
 
     assert_eq!(w.stop().await, ingest::delivery::Exit::Stopped);
     for i in 0..SHARDS {
