@@ -7,6 +7,8 @@ mod component;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
+#[allow(dead_code)] // driven by the scenario runner (`run.rs`) as it lands
+mod load;
 
 use clap::Parser;
 use std::process::ExitCode;
