@@ -34,6 +34,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run one pipeline component (the harness spawns these as child processes).
     Component(crate::component::ComponentArgs),
+    /// Boot a stack and keep it up, driven by commands on stdin (tests, debugging).
+    #[command(hide = true)]
+    StackUp(crate::stack::up::StackUpArgs),
 }
 
 #[derive(Debug, Args)]

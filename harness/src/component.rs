@@ -27,6 +27,20 @@ pub enum Component {
         #[arg(long)]
         az: Option<String>,
     },
+    /// A delivery worker: shard leases, Parquet buffers, the commit protocol to S3.
+    Delivery {
+        /// Delivery configuration (TOML; see ingest/src/delivery/config.rs).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address of `/metrics`, `/healthz`, `/readyz`; port 0 picks one (printed as
+        /// `READY <url>`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Availability zone; the worker id becomes `delivery-<az>-<pid>` unless the
+        /// config names one.
+        #[arg(long)]
+        az: Option<String>,
+    },
 }
 
 pub fn run(args: ComponentArgs) -> anyhow::Result<ExitCode> {
@@ -38,6 +52,9 @@ pub fn run(args: ComponentArgs) -> anyhow::Result<ExitCode> {
         .context("starting the tokio runtime")?;
     match args.component {
         Component::Gateway { config, listen, az } => runtime.block_on(gateway(config, listen, az)),
+        Component::Delivery { config, listen, az } => {
+            runtime.block_on(delivery(config, listen, az))
+        }
     }
 }
 
@@ -46,6 +63,9 @@ async fn gateway(
     listen: SocketAddr,
     az: Option<String>,
 ) -> anyhow::Result<ExitCode> {
+    // Crash points from FAILPOINTS (the harness's break-it knobs); alive for the process.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = ingest::gateway::failpoints_from_env();
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut config: ingest::gateway::GatewayConfig =
@@ -65,4 +85,52 @@ async fn gateway(
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn delivery(
+    path: PathBuf,
+    listen: SocketAddr,
+    az: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "failpoints")]
+    let _failpoints = ingest::delivery::failpoints_from_env();
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let has_id = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("worker_id"));
+    let mut config: ingest::delivery::DeliveryConfig =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(az) = az {
+        if !has_id {
+            config.worker_id = format!("delivery-{az}-{}", std::process::id());
+        }
+        config.az = az;
+    }
+    let worker = ingest::delivery::Worker::new(config).await;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("READY http://{addr}");
+    // Ctrl-C or SIGTERM: graceful hand-off (flush, commit, release every lease).
+    let exit = ingest::delivery::run(listener, worker, terminated()).await?;
+    Ok(match exit {
+        ingest::delivery::Exit::Stopped => ExitCode::SUCCESS,
+        // A crash point fired: exit at once, as a killed process would (nothing flushed).
+        ingest::delivery::Exit::Crashed => std::process::exit(137),
+    })
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

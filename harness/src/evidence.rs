@@ -47,6 +47,10 @@ pub struct StepEvidence {
     /// TTFB of admitted (2xx) requests; HDR, recorded from the scheduled send time.
     pub ttfb_admitted: Latency,
     pub ttfb_all: Latency,
+    /// Worst-of-canaries freshness of the canaries that became visible during this step,
+    /// when the probes split it by step (T2 judges the recovery step with it; else the
+    /// run's freshness is used).
+    pub freshness: Option<Latency>,
 }
 
 /// The ledger's independent audit of the committed Parquet objects after the drain.

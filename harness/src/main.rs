@@ -7,8 +7,16 @@ mod component;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
+#[allow(dead_code, unused_imports)] // until run.rs lands
+mod gates;
+#[allow(dead_code, unused_imports)] // until run.rs lands
+mod report;
+#[allow(dead_code, unused_imports)] // until run.rs lands
+mod scenario;
 #[allow(dead_code)] // driven by the scenario runner (`run.rs`) as it lands
 mod load;
+#[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
+mod stack;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -20,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Emulate(args) => emulate::run(args),
         cli::Command::Bench(args) => bench::run(args),
         cli::Command::Component(args) => component::run(args),
+        cli::Command::StackUp(args) => stack::up::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod certs;
 pub mod config;
+pub mod delivery;
 pub mod envelope;
 pub mod gateway;
 pub mod keys;

@@ -1,4 +1,5 @@
 //! The ingest crate's integration tests, one binary: each component against the embedded
 //! AWS backend on 127.0.0.1:0 through real clients.
 
+mod delivery;
 mod gateway;

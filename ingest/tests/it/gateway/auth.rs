@@ -114,7 +114,7 @@ fn attacks() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
 /// A 401 as the client sees it: headers (without `date`) and body.
 type Answer = (Vec<(String, String)>, Vec<u8>);
 
-async fn token(stack: &Stack) -> String {
+pub async fn token(stack: &Stack) -> String {
     let form = serde_urlencoded::to_string([
         ("grant_type", "client_credentials"),
         ("client_id", CLIENT_A),

@@ -5,6 +5,7 @@
 mod auth;
 mod backpressure;
 mod common;
+mod edges;
 mod events;
 mod hygiene;
 mod otlp;

@@ -1,0 +1,134 @@
+//! `gameday stack-up` (hidden): boots a stack and keeps it up, driven by one-line
+//! commands on stdin — the integration tests' handle on a real stack in a separate
+//! process (so they can SIGKILL the harness and watch the children die), and a manual
+//! debugging aid. Prints `STACK <json>` when ready (or `ERR <message>`), answers each
+//! command with `OK <json>` or `ERR <message>`, stops on `quit`, stdin EOF or Ctrl-C.
+//!
+//! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
+//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`.
+
+use super::{Backend, Stack, StackSpec};
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct StackUpArgs {
+    /// Where configs, certificates and logs go.
+    #[arg(long)]
+    pub run_dir: PathBuf,
+    /// Kinesis shards (default: what the capacity plan needs).
+    #[arg(long)]
+    pub shards: Option<u32>,
+    /// An already running backend (LocalStack, `gameday emulate`) instead of the embedded one.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Availability zones.
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c")]
+    pub azs: Vec<String>,
+}
+
+pub fn run(args: StackUpArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(up(args))
+}
+
+async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = StackSpec::new(&args.run_dir);
+    spec.shards = args.shards;
+    spec.azs = args.azs;
+    if let Some(ep) = args.endpoint {
+        spec.backend = Backend::Endpoint(ep);
+    }
+    // Registered before anything starts, so a Ctrl-C at any point is ours to handle
+    // (tokio's `ctrl_c()` registers only when first polled).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
+    let booted = tokio::select! {
+        b = Stack::boot(&spec) => b,
+        // Dropping the half-booted stack kills what was started.
+        _ = interrupt.recv() => return Ok(ExitCode::from(130)),
+    };
+    let stack = match booted {
+        Ok(s) => s,
+        Err(e) => {
+            println!("ERR {}", one_line(&e.to_string()));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!("STACK {}", stack.describe());
+    let mut lines = stdin_lines();
+    loop {
+        let line = tokio::select! {
+            l = lines.recv() => l,
+            _ = interrupt.recv() => break,
+        };
+        let Some(line) = line else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&"quit") {
+            break;
+        }
+        match command(&stack, &words).await {
+            Ok(v) => println!("OK {v}"),
+            Err(e) => println!("ERR {}", one_line(&e)),
+        }
+    }
+    stack.shutdown().await?;
+    println!("STOPPED");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, String> {
+    let ok = serde_json::Value::Bool(true);
+    match words {
+        ["cut", az] => stack.cut(az).map(|_| ok).map_err(|e| e.to_string()),
+        ["restore", az] => stack.restore(az).map(|_| ok).map_err(|e| e.to_string()),
+        ["kill", name, sig] => {
+            let signal = match *sig {
+                "KILL" => libc::SIGKILL,
+                "STOP" => libc::SIGSTOP,
+                "CONT" => libc::SIGCONT,
+                "TERM" => libc::SIGTERM,
+                "INT" => libc::SIGINT,
+                other => return Err(format!("unknown signal {other}")),
+            };
+            stack
+                .kill(name, signal)
+                .map(|_| ok)
+                .map_err(|e| e.to_string())
+        }
+        ["restart", name] => stack
+            .restart(name)
+            .await
+            .map(|_| ok)
+            .map_err(|e| e.to_string()),
+        ["running", name] => Ok(serde_json::Value::Bool(stack.is_running(name))),
+        ["pids"] => Ok(serde_json::json!(stack.pids())),
+        ["scrape"] => Ok(serde_json::json!(stack.scrape().await)),
+        ["describe"] => Ok(stack.describe()),
+        _ => Err(format!("unknown command {:?}", words.join(" "))),
+    }
+}
+
+/// Lines of stdin, read on a plain thread (blocking reads; ends at EOF).
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " | ")
+}

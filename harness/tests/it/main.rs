@@ -1,0 +1,3 @@
+//! The harness's one integration-test binary: drives the real `gameday` binary.
+
+mod stack;

@@ -1,0 +1,232 @@
+//! The commit protocol of one flush: data objects (`If-None-Match: *`), then the commit
+//! object (`If-None-Match: *`) naming its parent, the objects, the cumulative durable
+//! marks and the resume point, then the lease update (`If-Match`) that moves the head to
+//! it. Never another order. A flush is prepared once (rows encoded, commit built) and a
+//! failed attempt is retried with exactly the same bytes.
+
+use super::buffer::PartitionBuffer;
+use super::hooks::{self, Hook, HookAction, Point};
+use super::lease::{self, Held};
+use super::metrics::{self, Metrics};
+use super::rows;
+use super::store::{Store, StoreError};
+use crate::envelope::Kind;
+use crate::table::layout::{commit_key, table_name};
+use crate::table::{Commit, CommittedObject, Lease, Partition, Resume, SeqNo};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlushError {
+    /// A conditional write failed: another worker took the shard. Nothing more is written.
+    #[error("fenced while writing the {0}")]
+    Fenced(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("encoding rows: {0}")]
+    Encode(String),
+    /// A crash hook fired: the worker stops dead.
+    #[error("crash point {0:?}")]
+    Crash(Point),
+}
+
+impl FlushError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FlushError::Fenced(_) => "fenced",
+            FlushError::Store(e) => e.reason(),
+            FlushError::Encode(_) => "encode",
+            FlushError::Crash(_) => "crash",
+        }
+    }
+}
+
+/// What this worker knows of a shard it owns: the lease (with ETag) and the durable
+/// marks of the head commit.
+#[derive(Debug)]
+pub struct ShardState {
+    pub held: Held,
+    pub durable: BTreeMap<String, SeqNo>,
+}
+
+impl ShardState {
+    pub fn shard_id(&self) -> &str {
+        &self.held.lease.shard_id
+    }
+
+    /// Whether a record of `partition` at `seq` is already in a committed object.
+    pub fn is_durable(&self, partition: &Partition, seq: &SeqNo) -> bool {
+        self.durable
+            .get(&partition.prefix())
+            .is_some_and(|mark| seq <= mark)
+    }
+}
+
+struct PreparedObject {
+    table: &'static str,
+    body: Vec<u8>,
+    meta: CommittedObject,
+    written: bool,
+}
+
+/// One flush, encoded and ready; retried as-is after a transient failure.
+pub struct Prepared {
+    objects: Vec<PreparedObject>,
+    commit: Commit,
+    commit_key: String,
+    commit_written: bool,
+    attempted: bool,
+}
+
+impl Prepared {
+    pub fn rows(&self) -> u64 {
+        self.commit.objects.iter().map(|o| o.rows).sum()
+    }
+}
+
+/// Marks at or below the resume point can never skip a record again: drop them.
+fn prune(durable: &mut BTreeMap<String, SeqNo>, resume: &Resume) {
+    match resume {
+        Resume::TrimHorizon => {}
+        Resume::At(s) => durable.retain(|_, m| &*m >= s),
+        Resume::After(s) => durable.retain(|_, m| &*m > s),
+    }
+}
+
+/// Encodes the flushed buffers and builds the commit that will list them.
+pub fn prepare(
+    state: &ShardState,
+    parts: Vec<(Partition, PartitionBuffer)>,
+    resume: Resume,
+    now_ms: i64,
+) -> Result<Prepared, FlushError> {
+    let shard = state.shard_id().to_string();
+    let lease = &state.held.lease;
+    let mut durable = state.durable.clone();
+    let mut objects = Vec::with_capacity(parts.len());
+    for (p, buf) in parts {
+        let (Some(first), Some(last)) = (buf.first_seq().cloned(), buf.last_seq().cloned()) else {
+            continue;
+        };
+        let batch = match p.kind {
+            Kind::Events => rows::events_batch(&shard, &buf.records),
+            _ => rows::metrics_batch(&shard, &buf.records),
+        }
+        .map_err(|e| FlushError::Encode(e.to_string()))?;
+        let body = super::parquet::encode(&batch).map_err(|e| FlushError::Encode(e.to_string()))?;
+        let ingest = buf.records.iter().map(|r| r.envelope.ingest_time_ms);
+        let meta = CommittedObject {
+            key: p.data_key(&shard, &first, lease.epoch),
+            rows: batch.num_rows() as u64,
+            bytes: body.len() as u64,
+            first_seq: first,
+            last_seq: last.clone(),
+            min_ingest_ms: ingest.clone().min().unwrap_or(0),
+            max_ingest_ms: ingest.max().unwrap_or(0),
+        };
+        let mark = durable.entry(p.prefix()).or_insert_with(|| last.clone());
+        if *mark < last {
+            *mark = last;
+        }
+        objects.push(PreparedObject {
+            table: table_name(p.kind),
+            body,
+            meta,
+            written: false,
+        });
+    }
+    prune(&mut durable, &resume);
+    let number = lease.commits + 1;
+    let commit = Commit {
+        shard_id: shard.clone(),
+        epoch: lease.epoch,
+        number,
+        parent: lease.head.clone(),
+        created_ms: now_ms,
+        objects: objects.iter().map(|o| o.meta.clone()).collect(),
+        durable,
+        resume,
+    };
+    Ok(Prepared {
+        objects,
+        commit_key: commit_key(&shard, number, lease.epoch),
+        commit,
+        commit_written: false,
+        attempted: false,
+    })
+}
+
+/// A write-once put; a 412 on a retry means our own earlier attempt landed (same bytes).
+async fn put_once(
+    store: &Store,
+    key: &str,
+    body: Vec<u8>,
+    retry: bool,
+    what: &'static str,
+) -> Result<(), FlushError> {
+    match store.put_new(key, body).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Precondition(_)) if retry => Ok(()),
+        Err(StoreError::Precondition(_)) => Err(FlushError::Fenced(what)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn seam(hook: Option<&Hook>, point: Point, shard: &str) -> Result<(), FlushError> {
+    match hooks::consult(hook, point, shard) {
+        HookAction::Continue => Ok(()),
+        HookAction::Crash => Err(FlushError::Crash(point)),
+        HookAction::Stall(d) => {
+            tracing::warn!(shard, ?point, ?d, "stall point");
+            tokio::time::sleep(d).await;
+            Ok(())
+        }
+    }
+}
+
+/// Runs (or resumes) the protocol. On success the lease points at the new commit and
+/// `state` holds the new durable marks.
+pub async fn execute(
+    store: &Store,
+    state: &mut ShardState,
+    p: &mut Prepared,
+    lease_ms: u64,
+    now_ms: impl Fn() -> i64,
+    hook: Option<&Hook>,
+    m: &Metrics,
+) -> Result<(), FlushError> {
+    let shard = state.shard_id().to_string();
+    let retry = p.attempted;
+    p.attempted = true;
+    for o in p.objects.iter_mut().filter(|o| !o.written) {
+        put_once(store, &o.meta.key, o.body.clone(), retry, "data object").await?;
+        o.written = true;
+    }
+    seam(hook, Point::AfterData, &shard).await?;
+    if !p.commit_written {
+        put_once(store, &p.commit_key, p.commit.to_json(), retry, "commit").await?;
+        p.commit_written = true;
+    }
+    seam(hook, Point::AfterCommit, &shard).await?;
+    let next = Lease {
+        head: Some(p.commit_key.clone()),
+        commits: p.commit.number,
+        resume: p.commit.resume.clone(),
+        expires_at_ms: now_ms() + lease_ms as i64,
+        ..state.held.lease.clone()
+    };
+    match lease::write(store, &mut state.held, next).await {
+        Ok(()) => {}
+        Err(StoreError::Precondition(_)) => return Err(FlushError::Fenced("lease")),
+        Err(e) => return Err(e.into()),
+    }
+    state.durable = p.commit.durable.clone();
+    m.commits.get_or_create(&metrics::shard(&shard)).inc();
+    for o in &p.objects {
+        let l = metrics::table(&shard, o.table);
+        m.rows_written.get_or_create(&l).inc_by(o.meta.rows);
+        m.objects_written.get_or_create(&l).inc();
+        m.bytes_written.get_or_create(&l).inc_by(o.meta.bytes);
+    }
+    seam(hook, Point::AfterLease, &shard).await?;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Envelope items → Arrow record batches, exactly per `table::schema`: one `metrics` row
+//! per sample (labels map without `__name__`, `series_id` fingerprint of all labels, the
+//! full histogram structure, exemplars as JSON) and one `events` row per event; every row
+//! carries its Kinesis shard, sequence number and position inside the envelope.
+
+use crate::envelope::{Envelope, Exemplar, Histogram, MetricType, Sample, Value};
+use crate::keys::series_fingerprint;
+use crate::table::SeqNo;
+use crate::table::schema::{events_schema, metric_type_name, metrics_schema};
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, MapBuilder, MapFieldNames,
+    StringBuilder, TimestampMillisecondBuilder, UInt32Builder, UInt64Builder,
+};
+use arrow::datatypes::{DataType, Field};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+/// One buffered Kinesis record: its sequence number and the decoded envelope.
+#[derive(Debug, Clone)]
+pub struct BufferedRecord {
+    pub seq: SeqNo,
+    pub envelope: Envelope,
+}
+
+/// Provenance columns shared by both tables.
+struct Provenance {
+    ingest_time: TimestampMillisecondBuilder,
+    producer: StringBuilder,
+    shard: StringBuilder,
+    seq: StringBuilder,
+    sub_seq: UInt32Builder,
+}
+
+impl Provenance {
+    fn new() -> Self {
+        Self {
+            ingest_time: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            producer: StringBuilder::new(),
+            shard: StringBuilder::new(),
+            seq: StringBuilder::new(),
+            sub_seq: UInt32Builder::new(),
+        }
+    }
+
+    fn append(&mut self, shard: &str, rec: &BufferedRecord, sub_seq: usize) {
+        self.ingest_time.append_value(rec.envelope.ingest_time_ms);
+        self.producer.append_value(&rec.envelope.producer);
+        self.shard.append_value(shard);
+        self.seq.append_value(rec.seq.as_str());
+        self.sub_seq
+            .append_value(u32::try_from(sub_seq).unwrap_or(u32::MAX));
+    }
+
+    fn finish(mut self, cols: &mut Vec<ArrayRef>) {
+        cols.push(Arc::new(self.ingest_time.finish()));
+        cols.push(Arc::new(self.producer.finish()));
+        cols.push(Arc::new(self.shard.finish()));
+        cols.push(Arc::new(self.seq.finish()));
+        cols.push(Arc::new(self.sub_seq.finish()));
+    }
+}
+
+fn list_f64() -> ListBuilder<Float64Builder> {
+    ListBuilder::new(Float64Builder::new()).with_field(Field::new("item", DataType::Float64, false))
+}
+
+fn list_u64() -> ListBuilder<UInt64Builder> {
+    ListBuilder::new(UInt64Builder::new()).with_field(Field::new("item", DataType::UInt64, false))
+}
+
+fn labels_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::new(
+        Some(MapFieldNames {
+            entry: "entries".into(),
+            key: "keys".into(),
+            value: "values".into(),
+        }),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    )
+    .with_values_field(Field::new("values", DataType::Utf8, false))
+}
+
+/// Whether a histogram value is exponential (scale, zero bucket, offsets) rather than
+/// classic (explicit bounds).
+fn is_exponential(sample: &Sample, h: &Histogram) -> bool {
+    sample.metric_type == MetricType::ExponentialHistogram as i32
+        || (h.explicit_bounds.is_empty()
+            && h.bucket_counts.is_empty()
+            && (h.positive.is_some() || h.negative.is_some()))
+}
+
+/// Exemplars as JSON text (`null` when there are none).
+pub fn exemplars_json(ex: &[Exemplar]) -> Option<String> {
+    if ex.is_empty() {
+        return None;
+    }
+    let items: Vec<serde_json::Value> = ex
+        .iter()
+        .map(|e| {
+            let labels: serde_json::Map<String, serde_json::Value> = e
+                .labels
+                .iter()
+                .map(|l| (l.name.clone(), serde_json::Value::from(l.value.clone())))
+                .collect();
+            serde_json::json!({
+                "labels": labels,
+                "value": e.value,
+                "timestamp_ms": e.timestamp_ms,
+                "trace_id": hex::encode(&e.trace_id),
+                "span_id": hex::encode(&e.span_id),
+            })
+        })
+        .collect();
+    Some(serde_json::Value::Array(items).to_string())
+}
+
+/// The `metrics` rows of buffered metric envelopes.
+pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, ArrowError> {
+    let mut tenant = StringBuilder::new();
+    let mut metric = StringBuilder::new();
+    let mut labels = labels_builder();
+    let mut series_id = UInt64Builder::new();
+    let mut timestamp = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    let mut metric_type = StringBuilder::new();
+    let mut value = Float64Builder::new();
+    let mut hist_count = UInt64Builder::new();
+    let mut hist_sum = Float64Builder::new();
+    let mut hist_min = Float64Builder::new();
+    let mut hist_max = Float64Builder::new();
+    let mut hist_cumulative = BooleanBuilder::new();
+    let mut hist_bounds = list_f64();
+    let mut hist_bucket_counts = list_u64();
+    let mut exp_scale = Int32Builder::new();
+    let mut exp_zero_count = UInt64Builder::new();
+    let mut exp_zero_threshold = Float64Builder::new();
+    let mut exp_pos_offset = Int32Builder::new();
+    let mut exp_pos_counts = list_u64();
+    let mut exp_neg_offset = Int32Builder::new();
+    let mut exp_neg_counts = list_u64();
+    let mut exemplars = StringBuilder::new();
+    let mut prov = Provenance::new();
+
+    for rec in records {
+        for (sub_seq, s) in rec.envelope.samples.iter().enumerate() {
+            tenant.append_value(&rec.envelope.tenant);
+            let mut name = "";
+            for l in &s.labels {
+                if l.name == "__name__" {
+                    name = &l.value;
+                } else {
+                    labels.keys().append_value(&l.name);
+                    labels.values().append_value(&l.value);
+                }
+            }
+            metric.append_value(name);
+            labels.append(true)?;
+            series_id.append_value(series_fingerprint(&s.labels));
+            timestamp.append_value(s.timestamp_ms);
+            let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
+            metric_type.append_value(metric_type_name(mt));
+            let hist = match &s.value {
+                Some(Value::Number(v)) => {
+                    value.append_value(*v);
+                    None
+                }
+                Some(Value::Histogram(h)) => {
+                    value.append_null();
+                    Some(h)
+                }
+                None => {
+                    value.append_null();
+                    None
+                }
+            };
+            match hist {
+                Some(h) => {
+                    hist_count.append_value(h.count);
+                    hist_sum.append_option(h.sum);
+                    hist_min.append_option(h.min);
+                    hist_max.append_option(h.max);
+                    hist_cumulative.append_value(h.cumulative);
+                }
+                None => {
+                    hist_count.append_null();
+                    hist_sum.append_null();
+                    hist_min.append_null();
+                    hist_max.append_null();
+                    hist_cumulative.append_null();
+                }
+            }
+            match hist {
+                Some(h) if !is_exponential(s, h) => {
+                    hist_bounds.values().append_slice(&h.explicit_bounds);
+                    hist_bounds.append(true);
+                    hist_bucket_counts.values().append_slice(&h.bucket_counts);
+                    hist_bucket_counts.append(true);
+                }
+                _ => {
+                    hist_bounds.append_null();
+                    hist_bucket_counts.append_null();
+                }
+            }
+            match hist {
+                Some(h) if is_exponential(s, h) => {
+                    exp_scale.append_value(h.scale);
+                    exp_zero_count.append_value(h.zero_count);
+                    exp_zero_threshold.append_value(h.zero_threshold);
+                    let pos = h.positive.as_ref();
+                    exp_pos_offset.append_value(pos.map_or(0, |b| b.offset));
+                    exp_pos_counts
+                        .values()
+                        .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
+                    exp_pos_counts.append(true);
+                    let neg = h.negative.as_ref();
+                    exp_neg_offset.append_value(neg.map_or(0, |b| b.offset));
+                    exp_neg_counts
+                        .values()
+                        .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
+                    exp_neg_counts.append(true);
+                }
+                _ => {
+                    exp_scale.append_null();
+                    exp_zero_count.append_null();
+                    exp_zero_threshold.append_null();
+                    exp_pos_offset.append_null();
+                    exp_pos_counts.append_null();
+                    exp_neg_offset.append_null();
+                    exp_neg_counts.append_null();
+                }
+            }
+            exemplars.append_option(exemplars_json(&s.exemplars));
+            prov.append(shard, rec, sub_seq);
+        }
+    }
+
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(tenant.finish()),
+        Arc::new(metric.finish()),
+        Arc::new(labels.finish()),
+        Arc::new(series_id.finish()),
+        Arc::new(timestamp.finish()),
+        Arc::new(metric_type.finish()),
+        Arc::new(value.finish()),
+        Arc::new(hist_count.finish()),
+        Arc::new(hist_sum.finish()),
+        Arc::new(hist_min.finish()),
+        Arc::new(hist_max.finish()),
+        Arc::new(hist_cumulative.finish()),
+        Arc::new(hist_bounds.finish()),
+        Arc::new(hist_bucket_counts.finish()),
+        Arc::new(exp_scale.finish()),
+        Arc::new(exp_zero_count.finish()),
+        Arc::new(exp_zero_threshold.finish()),
+        Arc::new(exp_pos_offset.finish()),
+        Arc::new(exp_pos_counts.finish()),
+        Arc::new(exp_neg_offset.finish()),
+        Arc::new(exp_neg_counts.finish()),
+        Arc::new(exemplars.finish()),
+    ];
+    prov.finish(&mut cols);
+    RecordBatch::try_new(metrics_schema(), cols)
+}
+
+/// The `events` rows of buffered event envelopes.
+pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, ArrowError> {
+    let mut tenant = StringBuilder::new();
+    let mut event_id = StringBuilder::new();
+    let mut event_type = StringBuilder::new();
+    let mut event_name = StringBuilder::new();
+    let mut event_ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    let mut app_version = StringBuilder::new();
+    let mut event_data = StringBuilder::new();
+    let mut prov = Provenance::new();
+    for rec in records {
+        for (sub_seq, e) in rec.envelope.events.iter().enumerate() {
+            tenant.append_value(&rec.envelope.tenant);
+            event_id.append_value(&e.event_id);
+            event_type.append_value(&e.event_type);
+            event_name.append_value(&e.event_name);
+            event_ts.append_value(e.event_timestamp_ms);
+            app_version.append_value(&e.app_version);
+            event_data.append_value(if e.event_data_json.is_empty() {
+                "{}"
+            } else {
+                &e.event_data_json
+            });
+            prov.append(shard, rec, sub_seq);
+        }
+    }
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(tenant.finish()),
+        Arc::new(event_id.finish()),
+        Arc::new(event_type.finish()),
+        Arc::new(event_name.finish()),
+        Arc::new(event_ts.finish()),
+        Arc::new(app_version.finish()),
+        Arc::new(event_data.finish()),
+    ];
+    prov.finish(&mut cols);
+    RecordBatch::try_new(events_schema(), cols)
+}
+
+/// Rows (items) of a set of buffered records.
+pub fn row_count(records: &[BufferedRecord]) -> u64 {
+    records.iter().map(|r| r.envelope.len() as u64).sum()
+}

@@ -1,0 +1,93 @@
+//! Records that are not envelopes land in `errors/` with their reason and are counted;
+//! a throttled stream is survived with counters, never a crash.
+
+use super::common::*;
+use ingest::delivery::Exit;
+use mocks::{Fault, Service};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_records_land_in_errors_with_their_reason() {
+    let env = Env::start().await;
+    let w = Running::start(env.config("delivery-a-1"), None).await;
+    let mut expected = env
+        .put(1, &metrics_envelope("studio-a", HOUR_10, 3, 1))
+        .await;
+    let (shard, seq) = env.put_raw(1, b"{\"not\":\"an envelope\"}".to_vec()).await;
+    let (_, seq2) = env.put_raw(1, b"GDE\x09future".to_vec()).await;
+    expected.extend(
+        env.put(1, &events_envelope("studio-a", HOUR_10, 2, 1))
+            .await,
+    );
+    let rows = env.wait_rows(expected.len(), Duration::from_secs(20)).await;
+    assert_exactly(&rows, &expected);
+
+    let key = ingest::table::layout::error_key(&shard, &ingest::table::SeqNo::new(seq.clone()));
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            env.get(&key).await.is_some()
+        })
+        .await,
+        "{key} written"
+    );
+    let body: serde_json::Value =
+        serde_json::from_slice(&env.get(&key).await.expect("error object")).expect("JSON");
+    assert_eq!(body["reason"], "bad_magic");
+    assert_eq!(body["sequence_number"], seq.as_str());
+    let data = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        body["data_base64"].as_str().expect("data"),
+    )
+    .expect("base64");
+    assert_eq!(data, b"{\"not\":\"an envelope\"}");
+    let key2 = ingest::table::layout::error_key(&shard, &ingest::table::SeqNo::new(seq2));
+    let body2: serde_json::Value =
+        serde_json::from_slice(&env.get(&key2).await.expect("error object")).expect("JSON");
+    assert_eq!(body2["reason"], "unknown_version");
+    assert_eq!(
+        w.metric("delivery_decode_errors_total", "bad_magic").await,
+        1.0
+    );
+    assert_eq!(
+        w.metric("delivery_decode_errors_total", "unknown_version")
+            .await,
+        1.0
+    );
+    assert_eq!(w.stop().await, Exit::Stopped);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_stream_is_survived_with_counters() {
+    let env = Env::start().await;
+    let fault = env
+        .emu
+        .emulator
+        .ctx
+        .faults
+        .inject(Fault::Throttle {
+            service: Service::Kinesis,
+            operation: Some("GetRecords".into()),
+            probability: 0.6,
+        })
+        .expect("fault");
+    let w = Running::start(env.config("delivery-a-1"), None).await;
+    let mut expected = put_mixed(&env, 1).await;
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            w.metric(
+                "delivery_read_throttles_total",
+                "provisioned_throughput_exceeded",
+            )
+            .await
+                > 0.0
+        })
+        .await,
+        "throttled reads are counted"
+    );
+    expected.extend(put_mixed(&env, 2).await);
+    let rows = env.wait_rows(expected.len(), Duration::from_secs(30)).await;
+    assert_exactly(&rows, &expected);
+    env.emu.emulator.ctx.faults.clear(fault);
+    assert_eq!(w.worker.owned().len(), SHARDS, "still running every shard");
+    assert_eq!(w.stop().await, Exit::Stopped);
+}

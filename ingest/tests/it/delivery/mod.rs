@@ -1,0 +1,10 @@
+//! Delivery integration tests: workers in-process against the embedded backend on
+//! 127.0.0.1:0; what they commit is read back by an independent reader (lease heads →
+//! commit chain → Parquet) and compared item by item with what was put into Kinesis.
+
+mod balance;
+mod common;
+mod crash;
+mod errors;
+mod fencing;
+mod roundtrip;
