@@ -13,6 +13,8 @@ mod gates;
 mod report;
 #[allow(dead_code, unused_imports)] // until run.rs lands
 mod scenario;
+#[allow(dead_code)] // driven by the scenario runner (`run.rs`) as it lands
+mod load;
 #[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
 mod stack;
 

@@ -1,0 +1,344 @@
+//! Canary probes: for every tenant and shard a series whose partition key lands on that
+//! shard (found with the gateway's public `ingest::keys` functions). Every interval each
+//! canary sends a marker sample (its value unique in the run) through a gateway; the
+//! prober polls the query service (`POST /v1/query`, the tenant's own credentials) until
+//! the marker is visible. Freshness = send → visible, as a user sees it, in an HDR
+//! histogram over all canaries; per shard the last observed figure.
+
+use super::client::{Client, answer};
+use super::ledger::{Fate, sample_id};
+use super::open_model::{Shared, lock, now_ms};
+use super::producer::Kind;
+use super::remote_write;
+use super::shapes::Catalog;
+use super::stats::{histogram, latency, record};
+use super::Target;
+use crate::evidence::ProbeEvidence;
+use hdrhistogram::Histogram;
+use ingest::envelope::Label;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const CANARY_METRIC: &str = "gameday_canary";
+/// A marker not visible after this long is given up (counted as never visible).
+const GIVE_UP: Duration = Duration::from_secs(60);
+
+/// Labels (without `__name__`) of the canary with number `k`.
+fn canary_labels(k: u32) -> Vec<(String, String)> {
+    vec![
+        ("region".to_string(), "canary".to_string()),
+        ("shard_id".to_string(), format!("canary-{k}")),
+    ]
+}
+
+/// Adds one canary series per shard to a tenant's catalog.
+pub fn add_canaries(c: &mut Catalog, tenant: &str, shards: &[(String, u128, u128)]) {
+    let ranges: Vec<(u128, u128)> = shards.iter().map(|(_, s, e)| (*s, *e)).collect();
+    let mut found: Vec<Option<u32>> = vec![None; shards.len()];
+    for k in 0..100_000u32 {
+        if found.iter().all(Option::is_some) {
+            break;
+        }
+        let labels = canary_labels(k);
+        let mut l = vec![Label {
+            name: "__name__".into(),
+            value: CANARY_METRIC.into(),
+        }];
+        l.extend(labels.iter().map(|(n, v)| Label {
+            name: n.clone(),
+            value: v.clone(),
+        }));
+        l.sort_by(|a, b| a.name.cmp(&b.name));
+        let key = ingest::keys::series_partition_key(tenant, &l);
+        if let Some(i) = ingest::keys::shard_for(&key, &ranges)
+            && found[i].is_none()
+        {
+            found[i] = Some(k);
+            let row = c.add_series(CANARY_METRIC, labels);
+            c.canaries.push((i, row));
+        }
+    }
+}
+
+struct Canary {
+    tenant: u8,
+    shard: String,
+    row: u32,
+    labels: Vec<(String, String)>,
+    last_ts: i64,
+}
+
+struct Pending {
+    canary: usize,
+    marker: u64,
+    sent: Instant,
+}
+
+struct State {
+    canaries: Vec<Canary>,
+    pending: Vec<Pending>,
+    sent: u64,
+    visible: u64,
+    hist: Histogram<u64>,
+    per_shard: BTreeMap<String, Option<u64>>,
+    next_marker: u64,
+}
+
+#[derive(Clone)]
+pub struct Probes {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    query: Option<String>,
+    client: Arc<Client>,
+    shared: Arc<Shared>,
+    rounds: Vec<Arc<AtomicU64>>,
+    base_ms: i64,
+    gateways: usize,
+    state: Mutex<State>,
+}
+
+impl Probes {
+    pub fn new(
+        target: &Target,
+        catalogs: &[Arc<Catalog>],
+        client: Arc<Client>,
+        shared: Arc<Shared>,
+        rounds: Vec<Arc<AtomicU64>>,
+        base_ms: i64,
+    ) -> Probes {
+        let mut canaries = Vec::new();
+        let mut per_shard = BTreeMap::new();
+        for (t, c) in catalogs.iter().enumerate() {
+            for (shard, row) in &c.canaries {
+                let name = target.shards.get(*shard).map(|s| s.0.clone()).unwrap_or_default();
+                per_shard.insert(format!("{}/{name}", target.tenants[t].id), None);
+                canaries.push(Canary {
+                    tenant: t as u8,
+                    shard: name,
+                    row: *row,
+                    labels: c.rows[*row as usize].labels.clone(),
+                    last_ts: i64::MIN,
+                });
+            }
+        }
+        Probes {
+            inner: Arc::new(Inner {
+                query: target.query.clone(),
+                client,
+                shared,
+                rounds,
+                base_ms,
+                gateways: target.gateways.len().max(1),
+                state: Mutex::new(State {
+                    canaries,
+                    pending: Vec::new(),
+                    sent: 0,
+                    visible: 0,
+                    hist: histogram(),
+                    per_shard,
+                    next_marker: 1,
+                }),
+            }),
+        }
+    }
+
+    pub fn freshness_p99_ms(&self) -> Option<f64> {
+        let s = lock(&self.inner.state);
+        (!s.hist.is_empty()).then(|| s.hist.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    pub fn evidence(&self) -> ProbeEvidence {
+        let s = lock(&self.inner.state);
+        ProbeEvidence {
+            canaries_sent: s.sent,
+            canaries_visible: s.visible,
+            freshness: latency(&s.hist),
+            per_shard_ms: s.per_shard.clone(),
+        }
+    }
+
+    /// Marks every tenant's canaries as warm (used when no probe runs).
+    pub fn skip(&self) {
+        for r in &self.inner.rounds {
+            r.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends a round of markers every `interval` and polls until `stop`; then polls the
+    /// pending markers a little longer (bounded by [`GIVE_UP`]).
+    pub async fn run(&self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let poll = (interval / 4).clamp(Duration::from_millis(100), Duration::from_millis(500));
+        let mut next_round = Instant::now();
+        let mut round = 0u64;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            if Instant::now() >= next_round {
+                self.send_round(round).await;
+                round += 1;
+                next_round += interval;
+            }
+            self.poll_all().await;
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        let until = Instant::now() + GIVE_UP;
+        while Instant::now() < until && !lock(&self.inner.state).pending.is_empty() {
+            self.poll_all().await;
+            tokio::time::sleep(poll).await;
+        }
+        self.give_up(Duration::ZERO);
+    }
+
+    async fn send_round(&self, round: u64) {
+        let jobs: Vec<(usize, u8, u64, i64, Vec<(String, String)>, u32)> = {
+            let mut s = lock(&self.inner.state);
+            let now = now_ms();
+            let mut v = Vec::new();
+            for i in 0..s.canaries.len() {
+                let marker = s.next_marker;
+                s.next_marker += 1;
+                let c = &mut s.canaries[i];
+                c.last_ts = now.max(c.last_ts.saturating_add(1));
+                v.push((i, c.tenant, marker, c.last_ts, c.labels.clone(), c.row));
+            }
+            v
+        };
+        let sends = jobs.into_iter().map(|(i, tenant, marker, ts, labels, row)| {
+            let this = self.clone();
+            async move {
+                let mut ts_series = remote_write::one_series(CANARY_METRIC, &labels, ts, None);
+                ts_series.samples[0].value = marker as f64;
+                let body = remote_write::encode(vec![ts_series]);
+                let gw = (round as usize + i) % this.inner.gateways;
+                let sent = Instant::now();
+                let mut a = None;
+                for attempt in 0..3usize {
+                    let r = this
+                        .inner
+                        .client
+                        .attempt(gw + attempt, tenant, Kind::RemoteWrite.path(), Kind::RemoteWrite.headers(), body.clone())
+                        .await;
+                    let retry = r.retryable();
+                    let wait = r.retry_after.unwrap_or(Duration::from_millis(200));
+                    a = Some(r);
+                    if !retry {
+                        break;
+                    }
+                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                }
+                let id = sample_id(tenant, row, ts - this.inner.base_ms);
+                let fate = match &a {
+                    Some(a) if a.ok() => Fate::Acked,
+                    Some(a) if a.ambiguous() => Fate::Unresolved(a.reason.clone()),
+                    Some(a) => Fate::Refused(a.reason.clone()),
+                    None => Fate::Unresolved("no_attempt".into()),
+                };
+                {
+                    let mut l = lock(&this.inner.shared.ledger);
+                    l.counts.samples_sent += 1;
+                    l.record_samples(&fate, &[id]);
+                }
+                let mut s = lock(&this.inner.state);
+                s.sent += 1;
+                if fate == Fate::Acked {
+                    s.pending.push(Pending { canary: i, marker, sent });
+                }
+            }
+        });
+        futures::future::join_all(sends).await;
+        for r in &self.inner.rounds {
+            r.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One query per tenant with pending markers.
+    async fn poll_all(&self) {
+        let Some(query) = &self.inner.query else {
+            return;
+        };
+        let by_tenant: BTreeMap<u8, u64> = {
+            let s = lock(&self.inner.state);
+            let mut m = BTreeMap::new();
+            for p in &s.pending {
+                let t = s.canaries[p.canary].tenant;
+                let e = m.entry(t).or_insert(u64::MAX);
+                *e = (*e).min(p.marker);
+            }
+            m
+        };
+        for (tenant, min_marker) in by_tenant {
+            let sql = format!(
+                "SELECT value FROM metrics WHERE metric = '{CANARY_METRIC}' AND value >= {min_marker}"
+            );
+            let Ok(seen) = self.query_values(query, tenant, &sql).await else {
+                continue;
+            };
+            let now = Instant::now();
+            let mut s = lock(&self.inner.state);
+            let pending = std::mem::take(&mut s.pending);
+            for p in pending {
+                if s.canaries[p.canary].tenant == tenant && seen.contains(&p.marker) {
+                    let ms = now.duration_since(p.sent);
+                    record(&mut s.hist, ms);
+                    s.visible += 1;
+                    let key = self.key(&s, p.canary);
+                    s.per_shard.insert(key, Some(ms.as_millis() as u64));
+                } else {
+                    s.pending.push(p);
+                }
+            }
+        }
+        self.give_up(GIVE_UP);
+    }
+
+    fn key(&self, s: &State, canary: usize) -> String {
+        let c = &s.canaries[canary];
+        let tenant = lock(&self.inner.shared.ledger)
+            .tenants
+            .get(c.tenant as usize)
+            .cloned()
+            .unwrap_or_default();
+        format!("{tenant}/{}", c.shard)
+    }
+
+    fn give_up(&self, older_than: Duration) {
+        let mut s = lock(&self.inner.state);
+        s.pending.retain(|p| p.sent.elapsed() < older_than);
+    }
+
+    async fn query_values(&self, base: &str, tenant: u8, sql: &str) -> Result<Vec<u64>, String> {
+        let (h, v) = self.inner.client.auth_header(tenant, 0).await?;
+        let r = self
+            .inner
+            .client
+            .http
+            .post(format!("{base}/v1/query"))
+            .header(h, v)
+            .json(&serde_json::json!({ "sql": sql, "dedupe": false }))
+            .send()
+            .await;
+        let a = answer(r).await;
+        if !a.ok() {
+            return Err(a.reason);
+        }
+        let v: serde_json::Value = serde_json::from_slice(&a.body).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for row in v["rows"].as_array().into_iter().flatten() {
+            let cells: Vec<&serde_json::Value> = match row {
+                serde_json::Value::Array(a) => a.iter().collect(),
+                serde_json::Value::Object(o) => o.values().collect(),
+                other => vec![other],
+            };
+            out.extend(cells.into_iter().filter_map(|c| c.as_f64()).map(|f| f as u64));
+        }
+        Ok(out)
+    }
+}
