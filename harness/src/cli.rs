@@ -11,7 +11,8 @@ use std::path::PathBuf;
     about = "Rehearse failures of a game-telemetry pipeline (gateway → Kinesis → Parquet on S3 → SQL) on one machine",
     long_about = "gameday boots an AWS-compatible backend and the real ingest components, drives \
 synthetic producers, injects faults on a timeline and judges acceptance gates.\n\n\
-Start with:\n  gameday emulate                  # the embedded AWS backend on 127.0.0.1:4566\n  \
+Start with:\n  gameday scenario burst           # 1x → 3x → 5x → 1x against the real components, judged\n  \
+gameday gates                    # the gate suite T0–T3, with --report-dir for CI\n  gameday emulate                  # the embedded AWS backend on 127.0.0.1:4566\n  \
 gameday bench emulator           # its throughput, against the same AWS SDK clients"
 )]
 pub struct Cli {
@@ -34,9 +35,58 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run one pipeline component (the harness spawns these as child processes).
     Component(crate::component::ComponentArgs),
+    /// Run a scenario: boot the stack, drive its load, judge its gates.
+    ///
+    /// A name is looked up as scenarios/<name>.toml (baseline, burst, hygiene); a path is
+    /// read as is. Prints the seed, the capacity plan, a live progress line and a summary
+    /// table. Exit code: 0 every gate passed, 1 a gate failed, 2 bad usage or scenario,
+    /// 3 invalid run (the rig itself saturated).
+    Scenario(ScenarioArgs),
+    /// Run the gate suite: baseline for T0 and T1, burst for T2, hygiene for T3, one stack
+    /// each. Exit codes as for `scenario`.
+    Gates(GatesArgs),
     /// Boot a stack and keep it up, driven by commands on stdin (tests, debugging).
     #[command(hide = true)]
     StackUp(crate::stack::up::StackUpArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// Scenario name (scenarios/<name>.toml) or path to a scenario file.
+    pub scenario: String,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct GatesArgs {
+    /// Only these gates (comma separated), e.g. --only T0,T2.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+/// Flags shared by `scenario` and `gates`.
+#[derive(Debug, Args)]
+pub struct RunFlags {
+    /// Seed of every random choice (default: the scenario's, else random; always printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write report.json, junit.xml and summary.md here (and the run's logs under runs/).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Multiply every load step's duration (tests: shorter runs, same thresholds).
+    #[arg(long)]
+    pub duration_scale: Option<f64>,
+    /// 1× in samples/s (events/s scale with it; quotas stay at their multiple of 1×).
+    #[arg(long)]
+    pub base_rate: Option<f64>,
+    /// Test-only break-it switch, knob=value: gateway_pii_detectors=false,
+    /// gateway_ack_then_drop=true|<fail-rs action> (needs --features failpoints),
+    /// query_sees_data=false. Repeatable.
+    #[arg(long = "set", value_name = "KNOB=VALUE", hide = true)]
+    pub set: Vec<String>,
 }
 
 #[derive(Debug, Args)]

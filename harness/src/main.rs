@@ -7,11 +7,11 @@ mod component;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
-#[allow(dead_code, unused_imports)] // until run.rs lands
 mod gates;
-#[allow(dead_code, unused_imports)] // until run.rs lands
+#[allow(dead_code)] // parts of the load API are for fault gates and tests
+mod load;
 mod report;
-#[allow(dead_code, unused_imports)] // until run.rs lands
+mod run;
 mod scenario;
 #[allow(dead_code)] // driven by the scenario runner (`run.rs`) as it lands
 mod load;
@@ -28,6 +28,8 @@ fn main() -> ExitCode {
         cli::Command::Emulate(args) => emulate::run(args),
         cli::Command::Bench(args) => bench::run(args),
         cli::Command::Component(args) => component::run(args),
+        cli::Command::Scenario(args) => run::scenario(args),
+        cli::Command::Gates(args) => run::gates(args),
         cli::Command::StackUp(args) => stack::up::run(args),
     };
     match result {

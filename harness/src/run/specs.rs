@@ -1,0 +1,177 @@
+//! From a scenario to what the stack and the load need: tenants with seeded credentials
+//! and quotas at `quota_multiplier` × their share of 1×, the stack spec (shape, peak load
+//! for the capacity plan, break-it knobs), the load spec, and the load's view of a booted
+//! stack.
+
+use crate::load::{BadMix, LoadSpec, Mix, StepSpec, Target, TenantCreds};
+use crate::scenario::Scenario;
+use crate::stack::{Backend, Knobs, PeakLoad, Stack, StackSpec, TenantSpec};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use std::path::Path;
+
+/// Tenants share 1× equally; quotas at `quota_multiplier` × each share. Credentials come
+/// from the seed (a replayed run gets the same ones).
+pub fn tenants(s: &Scenario, seed: u64) -> Vec<TenantSpec> {
+    let t = &s.file.tenants;
+    let l = &s.file.load;
+    let n = t.ids.len().max(1) as f64;
+    let q = t.quota_multiplier.0;
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x7e4a_17c0_5eed_0001);
+    let mut token = |prefix: &str| {
+        let bytes: [u8; 16] = rng.random();
+        format!("{prefix}-{}", hex::encode(bytes))
+    };
+    t.ids
+        .iter()
+        .map(|id| {
+            let samples = l.base_samples_per_sec.0 / n * q;
+            let events = l.base_events_per_sec.0 / n * q;
+            TenantSpec {
+                id: id.clone(),
+                api_key: token("gdk"),
+                client_id: format!("{id}-client"),
+                client_secret: token("gds"),
+                samples_per_sec: samples,
+                bytes_per_sec: samples * t.bytes_per_sample.0 + events * t.bytes_per_event.0,
+                events_per_sec: events,
+                burst_secs: t.burst_secs.0,
+                active_series_budget: t.active_series_budget.0,
+                allow_job_instance: t.allow_job_instance,
+            }
+        })
+        .collect()
+}
+
+pub fn stack_spec(
+    s: &Scenario,
+    seed: u64,
+    run_dir: &Path,
+    knobs: Knobs,
+    exe: Option<std::path::PathBuf>,
+) -> StackSpec {
+    let f = &s.file;
+    let peak = s
+        .steps()
+        .iter()
+        .map(|st| st.multiplier.0)
+        .fold(0.0, f64::max);
+    let mut spec = StackSpec::new(run_dir);
+    spec.backend = match &f.stack.endpoint {
+        Some(url) => Backend::Endpoint(url.clone()),
+        None => Backend::Embedded,
+    };
+    spec.azs = f.stack.azs.clone();
+    spec.shards = f.stack.shards.map(|p| p.0);
+    spec.tenants = tenants(s, seed);
+    spec.delivery_buffer_interval_ms = f.stack.delivery_buffer_interval_ms.0;
+    spec.peak_load = PeakLoad {
+        samples_per_sec: f.load.base_samples_per_sec.0 * peak,
+        events_per_sec: f.load.base_events_per_sec.0 * peak,
+        samples_per_request: f.load.samples_per_request.0,
+        events_per_request: f.load.events_per_request.0,
+    };
+    spec.knobs = knobs;
+    spec.exe = exe;
+    spec
+}
+
+pub fn load_spec(s: &Scenario, seed: u64) -> LoadSpec {
+    let l = &s.file.load;
+    LoadSpec {
+        seed,
+        base_samples_per_sec: l.base_samples_per_sec.0,
+        base_events_per_sec: l.base_events_per_sec.0,
+        steps: s
+            .steps()
+            .iter()
+            .map(|st| StepSpec {
+                name: st.name.clone(),
+                multiplier: st.multiplier.0,
+                secs: st.secs.0,
+            })
+            .collect(),
+        mix: Mix {
+            remote_write: l.mix.remote_write.0,
+            otlp: l.mix.otlp.0,
+        },
+        samples_per_request: l.samples_per_request.0,
+        events_per_request: l.events_per_request.0,
+        bad: BadMix {
+            pii: l.bad.pii.0,
+            unknown_label: l.bad.unknown_label.0,
+            high_cardinality: l.bad.high_cardinality.0,
+            bad_schema: l.bad.bad_schema.0,
+        },
+        canary_interval_ms: l.canary_interval_ms.0,
+        send_queue: l.send_queue.0,
+        drain_timeout_secs: l.drain_timeout_secs.0,
+        ..LoadSpec::default()
+    }
+}
+
+/// What the producers, probes and audit need from the booted stack.
+pub fn target(stack: &Stack) -> Target {
+    let gw = ingest::gateway::GatewayConfig::default();
+    Target {
+        gateways: stack.gateways.iter().map(|c| c.url.clone()).collect(),
+        query: (!stack.query.url.is_empty()).then(|| stack.query.url.clone()),
+        ca_pem: Some(stack.ca_pem.clone()),
+        audience: gw.auth.audience,
+        aws: stack.aws.clone(),
+        bucket: stack.bucket.clone(),
+        shards: stack.shards.clone(),
+        tenants: stack
+            .tenants
+            .iter()
+            .map(|t| TenantCreds {
+                id: t.id.clone(),
+                api_key: t.api_key.clone(),
+                client_id: Some(t.client_id.clone()),
+                client_secret: Some(t.client_secret.clone()),
+                samples_per_sec: t.samples_per_sec,
+                events_per_sec: t.events_per_sec,
+                active_series_budget: t.active_series_budget,
+                allow_job_instance: t.allow_job_instance,
+            })
+            .collect(),
+        allowlist: gw.hygiene.allowlist,
+    }
+}
+
+/// Applies `--set knob=value` (test-only break-it switches) to the defaults.
+pub fn knobs(sets: &[String]) -> anyhow::Result<Knobs> {
+    let mut k = Knobs::default();
+    for set in sets {
+        let (key, value) = set
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--set {set:?}: expected knob=value"))?;
+        let flag = || -> anyhow::Result<bool> {
+            value
+                .parse::<bool>()
+                .map_err(|_| anyhow::anyhow!("--set {key}: expected true or false, got {value:?}"))
+        };
+        match key {
+            "gateway_pii_detectors" => k.gateway_pii_detectors = flag()?,
+            "query_sees_data" => k.query_sees_data = flag()?,
+            "gateway_ack_then_drop" => match value.parse::<bool>() {
+                Ok(on) => k.gateway_ack_then_drop = on,
+                // A fail-rs action, e.g. "10%return".
+                Err(_) => {
+                    k.gateway_ack_then_drop = true;
+                    k.gateway_ack_then_drop_action = value.to_string();
+                }
+            },
+            other => anyhow::bail!(
+                "--set {other}: unknown knob; known: gateway_pii_detectors, \
+                 gateway_ack_then_drop (true|false|<fail-rs action>), query_sees_data"
+            ),
+        }
+    }
+    if k.gateway_ack_then_drop && !cfg!(feature = "failpoints") {
+        anyhow::bail!(
+            "--set gateway_ack_then_drop needs a binary built with the `failpoints` feature \
+             (cargo build --features failpoints)"
+        );
+    }
+    Ok(k)
+}

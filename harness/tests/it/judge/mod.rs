@@ -1,0 +1,150 @@
+//! `gameday scenario` and `gameday gates` through the binary: bad input exits 2 naming
+//! the file, line and field; short baseline, burst and hygiene runs (shorter load, the same
+//! thresholds) write reports CI can read; for each of T0–T3 a run that breaks the property
+//! on purpose turns exactly that gate red with the right figure.
+
+mod break_it;
+mod runs;
+mod usage;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Stacks are heavy on a 2-core machine: one scenario run at a time in this binary.
+static ONE_STACK_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub dir: PathBuf,
+}
+
+impl Outcome {
+    pub fn report(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("report.json"))
+            .unwrap_or_else(|e| panic!("report.json: {e}\n{}", self.log()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn junit(&self) -> String {
+        std::fs::read_to_string(self.dir.join("junit.xml")).unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        format!(
+            "exit code {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// The result of gate `id` in the (single) run.
+    pub fn gate(&self, id: &str) -> Value {
+        let r = self.report();
+        r["runs"][0]["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no gate {id} in report\n{}", self.log()))
+    }
+
+    /// A pass, or an invalid run (the rig saturated on a busy machine) whose gates all
+    /// passed anyway: a red gate is never hidden behind "invalid".
+    pub fn assert_passed(&self) {
+        let r = self.report();
+        let gates = r["runs"][0]["gates"].as_array().unwrap().clone();
+        for g in &gates {
+            assert_eq!(
+                g["passed"],
+                true,
+                "gate {} red: {}\n{}",
+                g["id"],
+                g["measured"],
+                self.log()
+            );
+        }
+        match self.code {
+            0 => {}
+            3 => eprintln!(
+                "note: run judged INVALID (rig saturated): {}",
+                r["runs"][0]["validity"]["reasons"]
+            ),
+            c => panic!("exit code {c}\n{}", self.log()),
+        }
+    }
+
+    /// Gate `id` is red with `figure` in its measured text, the run exits 1 (or 3 when the
+    /// rig saturated), and JUnit carries the failure.
+    pub fn assert_red(&self, id: &str, figure: &str) {
+        let g = self.gate(id);
+        assert_eq!(g["passed"], false, "{id} should be red\n{}", self.log());
+        let measured = g["measured"].as_str().unwrap();
+        assert!(
+            measured.contains(figure),
+            "{id} measured {measured:?} should name {figure:?}"
+        );
+        assert!(
+            matches!(self.code, 1 | 3),
+            "exit code {}\n{}",
+            self.code,
+            self.log()
+        );
+        let junit = self.junit();
+        assert!(
+            junit.contains("<failure") || junit.contains("<error"),
+            "junit carries the failure: {junit}"
+        );
+    }
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gameday-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// Runs `gameday <args>` with `--report-dir <temp>/<name>`.
+pub fn gameday(name: &str, args: &[&str]) -> Outcome {
+    let dir = temp_dir(name);
+    let report_dir = dir.join("report");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    cmd.args(args)
+        .arg("--report-dir")
+        .arg(&report_dir)
+        .env("GAMEDAY_SCENARIOS", scenarios_dir());
+    let out = cmd.output().expect("running gameday");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        dir: report_dir,
+    }
+}
+
+/// A short run of a scenario: shorter load, lower rate, the same thresholds.
+pub fn short_run(name: &str, scenario: &str, scale: &str, extra: &[&str]) -> Outcome {
+    let _one = ONE_STACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut args = vec![
+        "scenario",
+        scenario,
+        "--duration-scale",
+        scale,
+        "--base-rate",
+        "4000",
+        "--seed",
+        "7",
+    ];
+    args.extend_from_slice(extra);
+    gameday(name, &args)
+}
