@@ -13,8 +13,6 @@ mod load;
 mod report;
 mod run;
 mod scenario;
-#[allow(dead_code)] // driven by the scenario runner (`run.rs`) as it lands
-mod load;
 #[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
 mod stack;
 
