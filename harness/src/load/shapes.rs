@@ -22,7 +22,7 @@ pub enum Protocol {
 }
 
 /// The kind of a metric family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Family {
     Counter,
     Gauge,
