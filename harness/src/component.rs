@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -76,10 +76,7 @@ async fn gateway(
     // Crash points from FAILPOINTS (the harness's break-it knobs); alive for the process.
     #[cfg(feature = "failpoints")]
     let _failpoints = ingest::gateway::failpoints_from_env();
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut config: ingest::gateway::GatewayConfig =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let (mut config, _): (ingest::gateway::GatewayConfig, _) = read_config(&path)?;
     if let Some(az) = az {
         config.instance = format!("gateway-{az}");
     }
@@ -104,11 +101,8 @@ async fn delivery(
 ) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "failpoints")]
     let _failpoints = ingest::delivery::failpoints_from_env();
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (mut config, text): (ingest::delivery::DeliveryConfig, _) = read_config(&path)?;
     let has_id = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("worker_id"));
-    let mut config: ingest::delivery::DeliveryConfig =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if let Some(az) = az {
         if !has_id {
             config.worker_id = format!("delivery-{az}-{}", std::process::id());
@@ -146,10 +140,7 @@ async fn terminated() {
 }
 
 async fn query(path: PathBuf, listen: SocketAddr) -> anyhow::Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let config: ingest::query::QueryConfig =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let (config, _): (ingest::query::QueryConfig, _) = read_config(&path)?;
     let scheme = if config.plain_http { "http" } else { "https" };
     let svc = ingest::query::QueryService::start(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -163,4 +154,12 @@ async fn query(path: PathBuf, listen: SocketAddr) -> anyhow::Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A component's TOML config, parsed (errors name the file), with its text.
+fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<(T, String)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((config, text))
 }

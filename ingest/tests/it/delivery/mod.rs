@@ -3,9 +3,9 @@
 //! commit chain → Parquet) and compared item by item with what was put into Kinesis.
 
 mod balance;
-mod common;
+pub(crate) mod common;
 mod crash;
-mod envelopes;
+pub(crate) mod envelopes;
 mod errors;
 mod fencing;
 mod reader;

@@ -86,7 +86,7 @@ async fn rotated_signing_keys_keep_old_tokens_until_the_old_key_is_removed() {
 async fn api_key_scheme_works_over_grpc() {
     let stack = Stack::start().await;
     let mut client = stack.grpc().await;
-    let mut req = tonic::Request::new(points("grpc.apikey", 3, vec![]));
+    let mut req = tonic::Request::new(gauge_points("grpc.apikey", 3, vec![]));
     req.metadata_mut().insert(
         "authorization",
         format!("ApiKey {KEY_A}").parse().expect("ascii"),
@@ -94,7 +94,7 @@ async fn api_key_scheme_works_over_grpc() {
     client.export(req).await.expect("ApiKey scheme accepted");
     assert_eq!(stack.samples("studio-a").await.len(), 3);
 
-    let mut req = tonic::Request::new(points("grpc.apikey", 3, vec![]));
+    let mut req = tonic::Request::new(gauge_points("grpc.apikey", 3, vec![]));
     req.metadata_mut().insert(
         "authorization",
         "ApiKey key-z-not-a-key-of-anyone-0000"
@@ -260,7 +260,8 @@ fn kv(k: &str, v: &str) -> KeyValue {
     }
 }
 
-fn points(name: &str, n: usize, resource: Vec<KeyValue>) -> ExportMetricsServiceRequest {
+/// An OTLP request of `n` gauge points of one metric, with the given resource attributes.
+pub fn gauge_points(name: &str, n: usize, resource: Vec<KeyValue>) -> ExportMetricsServiceRequest {
     let t = now_ms() as u64 * 1_000_000;
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
@@ -294,7 +295,7 @@ async fn pii_in_a_promoted_resource_attribute_is_rejected() {
     // studio-b promotes the `region` resource attribute to a label.
     let stack = Stack::start().await;
     let mut client = stack.grpc().await;
-    let mut req = tonic::Request::new(points(
+    let mut req = tonic::Request::new(gauge_points(
         "game.players",
         4,
         vec![

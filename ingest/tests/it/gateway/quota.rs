@@ -3,12 +3,9 @@
 //! gRPC RESOURCE_EXHAUSTED; larger than the bucket → 413; an oversize body → 413.
 
 use crate::gateway::common::{KEY_A, KEY_C, Stack, now_ms};
+use crate::gateway::edges::gauge_points;
 use crate::gateway::rw::gauge_body;
 use ingest::gateway::config::QuotaConfig;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{
-    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data, number_data_point,
-};
 
 fn small_quota(cfg: &mut ingest::gateway::GatewayConfig) {
     cfg.limits.max_body_bytes = 64 << 10;
@@ -20,31 +17,6 @@ fn small_quota(cfg: &mut ingest::gateway::GatewayConfig) {
                 ..QuotaConfig::default()
             };
         }
-    }
-}
-
-fn otlp_points(n: usize) -> ExportMetricsServiceRequest {
-    let t = now_ms() as u64 * 1_000_000;
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            scope_metrics: vec![ScopeMetrics {
-                metrics: vec![Metric {
-                    name: "quota.probe".into(),
-                    data: Some(Data::Gauge(Gauge {
-                        data_points: (0..n)
-                            .map(|i| NumberDataPoint {
-                                time_unix_nano: t + i as u64 * 1_000_000,
-                                value: Some(number_data_point::Value::AsInt(i as i64)),
-                                ..Default::default()
-                            })
-                            .collect(),
-                    })),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
     }
 }
 
@@ -83,7 +55,7 @@ async fn quota_breach_is_429_with_retry_after_and_nothing_written() {
 
     // gRPC: RESOURCE_EXHAUSTED (the bucket is still short).
     let mut client = stack.grpc().await;
-    let mut req = tonic::Request::new(otlp_points(8));
+    let mut req = tonic::Request::new(gauge_points("quota.probe", 8, vec![]));
     req.metadata_mut()
         .insert("x-api-key", KEY_C.parse().expect("ascii"));
     let err = client.export(req).await.expect_err("over quota");

@@ -4,7 +4,7 @@
 
 mod catalog;
 mod dashboards;
-mod fixture;
+pub(crate) mod fixture;
 mod limits;
 mod results;
 mod tenancy;
