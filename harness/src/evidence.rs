@@ -22,6 +22,8 @@ pub struct StepEvidence {
     /// Multiplier of the scenario's base rate.
     pub multiplier: f64,
     pub duration_secs: f64,
+    /// A settling step (after a burst): reported, not judged by the recovery checks.
+    pub settle: bool,
     /// Requests scheduled by the open-model clock (sent + dropped by the send queue).
     pub requests_offered: u64,
     pub requests_sent: u64,
@@ -37,6 +39,8 @@ pub struct StepEvidence {
     /// Items (samples + events) offered in this step, and acked by a 2xx.
     pub items_offered: u64,
     pub items_acked: u64,
+    /// Items of the requests the send queue dropped (never sent, never acked).
+    pub items_dropped: u64,
     /// Items rejected per reason code (the gateway's reason or the HTTP status).
     pub items_rejected: BTreeMap<String, u64>,
     /// Retries sent (after 429/503/transport errors, honouring Retry-After).

@@ -21,7 +21,12 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing(cli.verbose);
+    // The judge commands print their own progress and summary; their logs stay quiet.
+    let judge = matches!(
+        cli.command,
+        cli::Command::Scenario(_) | cli::Command::Gates(_)
+    );
+    init_tracing(cli.verbose, judge);
     let result = match cli.command {
         cli::Command::Emulate(args) => emulate::run(args),
         cli::Command::Bench(args) => bench::run(args),
@@ -39,8 +44,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, judge: bool) {
     let default = match verbose {
+        0 if judge => "warn",
         0 => "warn,gameday=info,mocks=info",
         1 => "info",
         _ => "debug",

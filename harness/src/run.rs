@@ -154,8 +154,10 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
     let plan = stack::capacity_plan(&stack_spec)
         .map_err(|e| anyhow::anyhow!("{}: {e}", s.path.display()))?;
     println!(
-        "scenario {} — {} (seed {seed}; replay with --seed {seed})",
-        s.name, s.file.description
+        "scenario {} — {} ({:.0} s of load; seed {seed}, replay with --seed {seed})",
+        s.name,
+        s.file.description,
+        s.load_secs()
     );
     println!("capacity plan: {plan}");
     println!("run directory: {}", run_dir.display());

@@ -34,7 +34,7 @@ pub fn peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
         .collect()
 }
 
-/// Steps at ≤ 1× after the last peak step: the recovery.
+/// Steps at ≤ 1× after the last peak step, settling steps left out: the recovery.
 pub fn after_peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
     let peak = peak_multiplier(steps);
     let Some(last) = steps
@@ -45,7 +45,7 @@ pub fn after_peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
     };
     steps[last + 1..]
         .iter()
-        .filter(|s| s.multiplier <= 1.0 + EPS)
+        .filter(|s| s.multiplier <= 1.0 + EPS && !s.settle)
         .collect()
 }
 

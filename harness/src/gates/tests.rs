@@ -188,6 +188,22 @@ fn t2_red_when_slis_do_not_recover_after_the_burst() {
 }
 
 #[test]
+fn t2_skips_a_settling_step_but_still_judges_the_step_after_it() {
+    let mut ev = passing();
+    let mut settle = ev.steps[3].clone();
+    settle.name = "settle".into();
+    settle.settle = true;
+    settle.status_counts.insert(429, 9);
+    settle.throttled_with_retry_after = 9;
+    ev.steps.insert(3, settle);
+    let r = judge(GateId::T2, &ev);
+    assert!(r.passed, "{r:?}");
+    ev.steps[4].status_counts.insert(429, 1);
+    ev.steps[4].throttled_with_retry_after = 1;
+    assert_red(&judge(GateId::T2, &ev), "429 after the burst [after]", "1");
+}
+
+#[test]
 fn t2_red_on_slow_admitted_requests_at_the_peak() {
     let mut ev = passing();
     ev.steps[2].ttfb_admitted.p99_ms = 140.0;

@@ -81,7 +81,9 @@ impl<'a> Auditor<'a> {
             .records
             .entry((p.shard.to_string(), p.seq.to_string()))
             .or_insert(next);
-        !self.provenance.insert((u64::from(rec) << 32) | u64::from(p.sub_seq))
+        !self
+            .provenance
+            .insert((u64::from(rec) << 32) | u64::from(p.sub_seq))
     }
 
     fn search_pii(&mut self, text: &str, place: &str) {
@@ -129,7 +131,9 @@ impl<'a> Auditor<'a> {
                         && !self.ledger.samples.acked.contains(id)
                         && !self.ledger.samples.unresolved.contains(id))
                 {
-                    self.phantom(|| format!("{} {} @{} (never acked)", row.tenant, row.metric, row.ts_ms));
+                    self.phantom(|| {
+                        format!("{} {} @{} (never acked)", row.tenant, row.metric, row.ts_ms)
+                    });
                 }
             }
             None => {
@@ -138,7 +142,12 @@ impl<'a> Auditor<'a> {
                     self.search_pii(v, "label value");
                     self.check_label(t, k);
                 }
-                self.phantom(|| format!("{} {} {:?} @{}", row.tenant, row.metric, row.labels, row.ts_ms));
+                self.phantom(|| {
+                    format!(
+                        "{} {} {:?} @{}",
+                        row.tenant, row.metric, row.labels, row.ts_ms
+                    )
+                });
             }
         }
     }

@@ -108,7 +108,11 @@ impl Client {
     }
 
     /// The credential header of a tenant: `(name, value)`.
-    pub async fn auth_header(&self, tenant: u8, gw: usize) -> Result<(&'static str, String), String> {
+    pub async fn auth_header(
+        &self,
+        tenant: u8,
+        gw: usize,
+    ) -> Result<(&'static str, String), String> {
         match self.creds.get(tenant as usize) {
             None => Err("unknown_tenant".into()),
             Some(Cred::ApiKey(k)) => Ok(("x-api-key", k.clone())),
@@ -132,7 +136,12 @@ impl Client {
     }
 
     /// Client-credentials grant, trying each gateway once starting at `gw`.
-    async fn fetch_token(&self, id: &str, secret: &str, gw: usize) -> Result<(String, Duration), String> {
+    async fn fetch_token(
+        &self,
+        id: &str,
+        secret: &str,
+        gw: usize,
+    ) -> Result<(String, Duration), String> {
         use std::sync::atomic::Ordering::Relaxed;
         let form = serde_urlencoded::to_string([
             ("grant_type", "client_credentials"),
@@ -211,7 +220,11 @@ pub async fn answer(r: Result<reqwest::Response, reqwest::Error>) -> Answer {
     let resp = match r {
         Ok(r) => r,
         Err(e) => {
-            let reason = if e.is_timeout() { "timeout" } else { "transport" };
+            let reason = if e.is_timeout() {
+                "timeout"
+            } else {
+                "transport"
+            };
             return Answer {
                 status: 0,
                 at,

@@ -138,13 +138,22 @@ fn pii_request(rng: &mut SmallRng, run_id: &str, tenant: u8, now_ms: i64) -> Bad
     }
 }
 
-const UNKNOWN_LABELS: &[&str] = &["player_name", "user_id", "session_id", "match_uuid", "pod_ip"];
+const UNKNOWN_LABELS: &[&str] = &[
+    "player_name",
+    "user_id",
+    "session_id",
+    "match_uuid",
+    "pod_ip",
+];
 
 fn unknown_label(rng: &mut SmallRng, tenant: u8, now_ms: i64) -> BadRequest {
     let mut labels = base_labels(tenant);
     let name = UNKNOWN_LABELS[rng.random_range(0..UNKNOWN_LABELS.len())];
     let value: String = Username().fake_with_rng(rng);
-    labels.push((name.into(), value.replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
+    labels.push((
+        name.into(),
+        value.replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+    ));
     labels.sort();
     if rng.random_bool(0.5) {
         let ts = remote_write::one_series("game_server_players_online", &labels, now_ms, None);
@@ -199,8 +208,14 @@ fn bad_schema(rng: &mut SmallRng, run_id: &str, tenant: u8, now_ms: i64) -> BadR
         e
     };
     let (kind, body) = match rng.random_range(0..5) {
-        0 => (Kind::Events, events::batch(vec![event(json!({"surprise": true}))])),
-        1 => (Kind::Events, events::batch(vec![event(json!({"event_timestamp": true}))])),
+        0 => (
+            Kind::Events,
+            events::batch(vec![event(json!({"surprise": true}))]),
+        ),
+        1 => (
+            Kind::Events,
+            events::batch(vec![event(json!({"event_timestamp": true}))]),
+        ),
         2 => (Kind::Events, b"{\"events\": [ not json".to_vec()),
         3 => (Kind::RemoteWrite, b"this is not snappy protobuf".to_vec()),
         _ => (Kind::Otlp, vec![0xff, 0xff, 0xff, 0x0f, 0x01]),

@@ -133,7 +133,10 @@ impl Ledger {
     }
 
     pub fn tenant_index(&self, tenant: &str) -> Option<u8> {
-        self.tenants.iter().position(|t| t == tenant).map(|i| i as u8)
+        self.tenants
+            .iter()
+            .position(|t| t == tenant)
+            .map(|i| i as u8)
     }
 
     /// The identity of a stored sample, `None` if the harness never made that series.
@@ -144,9 +147,14 @@ impl Ledger {
         labels: &[(&str, &str)],
         ts_ms: i64,
     ) -> Option<u64> {
-        let row = *self.rows.get(tenant as usize)?.get(&row_hash(metric, labels))?;
+        let row = *self
+            .rows
+            .get(tenant as usize)?
+            .get(&row_hash(metric, labels))?;
         let off = ts_ms - self.base_ms;
-        (0..(1i64 << TS_BITS)).contains(&off).then(|| sample_id(tenant, row, off))
+        (0..(1i64 << TS_BITS))
+            .contains(&off)
+            .then(|| sample_id(tenant, row, off))
     }
 
     pub fn stored_event_id(&self, tenant: u8, event_id: &str) -> Option<u64> {

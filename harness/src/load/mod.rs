@@ -74,6 +74,8 @@ pub struct StepSpec {
     pub name: String,
     pub multiplier: f64,
     pub secs: f64,
+    /// Reported but skipped by the after-the-burst checks (see the scenario format).
+    pub settle: bool,
 }
 
 /// Share of metric requests per protocol.
@@ -145,6 +147,7 @@ impl Default for LoadSpec {
                 name: "1x".into(),
                 multiplier: 1.0,
                 secs: 30.0,
+                settle: false,
             }],
             mix: Mix::default(),
             samples_per_request: 500,
@@ -240,13 +243,25 @@ pub async fn run(
         let ot = spec.base_samples_per_sec * s_shares[i] * (1.0 - rw_share) / spr;
         let ev = spec.base_events_per_sec * e_shares[i] / epr;
         if rw > 0.0 && !c.units_of(Protocol::RemoteWrite).is_empty() {
-            streams.push(Stream { tenant: t, kind: Kind::RemoteWrite, base_rate: rw });
+            streams.push(Stream {
+                tenant: t,
+                kind: Kind::RemoteWrite,
+                base_rate: rw,
+            });
         }
         if ot > 0.0 && !c.units_of(Protocol::Otlp).is_empty() {
-            streams.push(Stream { tenant: t, kind: Kind::Otlp, base_rate: ot });
+            streams.push(Stream {
+                tenant: t,
+                kind: Kind::Otlp,
+                base_rate: ot,
+            });
         }
         if ev > 0.0 {
-            streams.push(Stream { tenant: t, kind: Kind::Events, base_rate: ev });
+            streams.push(Stream {
+                tenant: t,
+                kind: Kind::Events,
+                base_rate: ev,
+            });
         }
     }
     let client = client::Client::new(
@@ -264,7 +279,11 @@ pub async fn run(
         spec.samples_per_request,
         spec.events_per_request,
         spec.bad.clone(),
-        target.tenants.iter().map(|t| t.active_series_budget).collect(),
+        target
+            .tenants
+            .iter()
+            .map(|t| t.active_series_budget)
+            .collect(),
     );
     let total_secs: f64 = spec.steps.iter().map(|s| s.secs.max(0.0)).sum();
     let step_stats = spec
@@ -281,7 +300,9 @@ pub async fn run(
                     offered_s.min(t.samples_per_sec) + offered_e.min(t.events_per_sec)
                 })
                 .sum();
-            stats::StepStats::new(&s.name, s.multiplier, s.secs, quota)
+            let mut st = stats::StepStats::new(&s.name, s.multiplier, s.secs, quota);
+            st.ev.settle = s.settle;
+            st
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -332,19 +353,30 @@ pub async fn run(
     let plans = spec
         .steps
         .iter()
-        .map(|s| StepPlan { name: s.name.clone(), multiplier: s.multiplier, secs: s.secs })
+        .map(|s| StepPlan {
+            name: s.name.clone(),
+            multiplier: s.multiplier,
+            secs: s.secs,
+        })
         .collect();
-    tracing::info!(seed = spec.seed, run_id, "load: seed {} (replay with the same seed)", spec.seed);
+    tracing::info!(
+        seed = spec.seed,
+        run_id,
+        "load: seed {} (replay with the same seed)",
+        spec.seed
+    );
     let producers = open_model::drive(
         shared.clone(),
         client.clone(),
         producers,
-        streams,
-        plans,
-        spec.send_queue,
-        spec.max_in_flight,
-        Duration::from_secs(60),
-        spec.seed,
+        open_model::Schedule {
+            streams,
+            steps: plans,
+            send_queue: spec.send_queue,
+            max_in_flight: spec.max_in_flight,
+            finish_within: Duration::from_secs(60),
+            seed: spec.seed,
+        },
     )
     .await;
     let _ = stop_tx.send(true);
@@ -352,7 +384,12 @@ pub async fn run(
         let _ = t.await;
     }
     let _ = progress_task.await;
-    let steps = lock(&shared.steps).iter().map(|s| s.evidence()).collect();
+    let mut steps: Vec<StepEvidence> = lock(&shared.steps).iter().map(|s| s.evidence()).collect();
+    for (i, f) in probe.step_freshness() {
+        if let Some(st) = steps.get_mut(i) {
+            st.freshness = Some(f);
+        }
+    }
     let mut hygiene = lock(&shared.hygiene).clone();
     hygiene.planted_pii = producers.planted.len() as u64;
     let probes = probe.evidence();
@@ -393,7 +430,9 @@ pub async fn audit(
     drain_timeout: Duration,
 ) -> anyhow::Result<AuditEvidence> {
     let store = storage::Store::new(target).await;
-    store.wait_drained(ledger.acked_total(), drain_timeout).await;
+    store
+        .wait_drained(ledger.acked_total(), drain_timeout)
+        .await;
     let mut a = audit::Auditor::new(ledger);
     store.read_all(&mut a).await?;
     Ok(a.finish())

@@ -49,19 +49,34 @@ pub struct StepPlan {
     pub secs: f64,
 }
 
+/// What to send when, and the bounds of the sending.
+pub struct Schedule {
+    pub streams: Vec<Stream>,
+    pub steps: Vec<StepPlan>,
+    /// Jobs waiting for a sender; a full queue drops (counted).
+    pub send_queue: usize,
+    pub max_in_flight: usize,
+    /// How long to wait for requests still in flight after the last step.
+    pub finish_within: Duration,
+    pub seed: u64,
+}
+
 /// Runs the steps; returns when every scheduled request has finished (or `finish_within`
 /// passed after the last was scheduled).
 pub async fn drive(
     shared: Arc<Shared>,
     client: Arc<Client>,
     mut producers: Producers,
-    streams: Vec<Stream>,
-    steps: Vec<StepPlan>,
-    send_queue: usize,
-    max_in_flight: usize,
-    finish_within: Duration,
-    seed: u64,
+    schedule: Schedule,
 ) -> Producers {
+    let Schedule {
+        streams,
+        steps,
+        send_queue,
+        max_in_flight,
+        finish_within,
+        seed,
+    } = schedule;
     let (tx, mut rx) = mpsc::channel::<Job>(send_queue.max(1));
     let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let dispatcher = {
@@ -85,7 +100,11 @@ pub async fn drive(
     let start = Instant::now();
     let mut step_start = start;
     for (si, step) in steps.iter().enumerate() {
-        lock(&shared.live).step = step.name.clone();
+        {
+            let mut live = lock(&shared.live);
+            live.step = step.name.clone();
+            live.step_index = si;
+        }
         let end = step_start + Duration::from_secs_f64(step.secs.max(0.0));
         let n = streams.len().max(1) as f64;
         let mut next: Vec<(Instant, Duration)> = streams
@@ -107,16 +126,13 @@ pub async fn drive(
                 (step_start + offset, interval)
             })
             .collect();
-        loop {
-            let Some((i, due)) = next
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, iv))| *iv != Duration::MAX)
-                .map(|(i, (d, _))| (i, *d))
-                .min_by_key(|(_, d)| *d)
-            else {
-                break;
-            };
+        while let Some((i, due)) = next
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, iv))| *iv != Duration::MAX)
+            .map(|(i, (d, _))| (i, *d))
+            .min_by_key(|(_, d)| *d)
+        {
             if due >= end {
                 break;
             }
@@ -136,6 +152,7 @@ pub async fn drive(
                 let mut steps = lock(&shared.steps);
                 if let Some(st) = steps.get_mut(si) {
                     st.ev.requests_dropped += 1;
+                    st.ev.items_dropped += items;
                 }
                 lock(&shared.ledger).counts.dropped += items;
             }
@@ -183,7 +200,13 @@ pub async fn execute(shared: &Shared, client: &Client, job: Job, mut rng: SmallR
     let answer = loop {
         attempt += 1;
         let a = client
-            .attempt(gw, job.tenant, job.kind.path(), job.kind.headers(), job.body.clone())
+            .attempt(
+                gw,
+                job.tenant,
+                job.kind.path(),
+                job.kind.headers(),
+                job.body.clone(),
+            )
             .await;
         {
             let mut steps = lock(&shared.steps);
@@ -246,9 +269,9 @@ fn fates(job: &Job, a: &Answer) -> Vec<Fate> {
             (0..n)
                 .map(|i| match per.get(i) {
                     Some(e) if e["Result"] == "Ok" => Fate::Acked,
-                    Some(e) => Fate::Refused(
-                        e["ErrorCode"].as_str().unwrap_or("event_error").to_string(),
-                    ),
+                    Some(e) => {
+                        Fate::Refused(e["ErrorCode"].as_str().unwrap_or("event_error").to_string())
+                    }
                     None => Fate::Unresolved("events_answer_missing".into()),
                 })
                 .collect()
@@ -300,7 +323,10 @@ fn settle(shared: &Shared, job: &Job, a: &Answer, saw_ambiguous: bool) {
                         Fate::Refused(_) => 1,
                         Fate::Unresolved(_) => 2,
                     };
-                    by.entry(k).or_insert_with(|| (f.clone(), Vec::new())).1.push(*id);
+                    by.entry(k)
+                        .or_insert_with(|| (f.clone(), Vec::new()))
+                        .1
+                        .push(*id);
                 }
                 for (_, (f, v)) in by {
                     l.record_samples(&f, &v);

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
     exponential_histogram_data_point::Buckets, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -109,10 +109,7 @@ fn number(attributes: Vec<KeyValue>, nanos: u64, v: f64) -> NumberDataPoint {
 
 /// The request of a batch of emissions.
 pub fn request(catalog: &Catalog, batch: &[Emission]) -> ExportMetricsServiceRequest {
-    let mut metrics: Vec<Metric> = FAMILIES
-        .iter()
-        .map(|(n, f)| empty_metric(n, *f))
-        .collect();
+    let mut metrics: Vec<Metric> = FAMILIES.iter().map(|(n, f)| empty_metric(n, *f)).collect();
     for e in batch {
         let unit = &catalog.units[e.unit as usize];
         let family = FAMILIES[unit.family].1;

@@ -3,7 +3,7 @@
 //! one, so (tenant, series, timestamp) is unique per producer), the sample identities the
 //! ledger records for it, and the values (deterministic in unit and timestamp).
 
-use super::ledger::{sample_id, MAX_ROWS};
+use super::ledger::{MAX_ROWS, sample_id};
 use super::shapes::{Catalog, Protocol};
 
 /// One unit emitted at one timestamp (ms).

@@ -5,6 +5,7 @@
 //! the marker is visible. Freshness = send → visible, as a user sees it, in an HDR
 //! histogram over all canaries; per shard the last observed figure.
 
+use super::Target;
 use super::client::{Client, answer};
 use super::ledger::{Fate, sample_id};
 use super::open_model::{Shared, lock, now_ms};
@@ -12,8 +13,7 @@ use super::producer::Kind;
 use super::remote_write;
 use super::shapes::Catalog;
 use super::stats::{histogram, latency, record};
-use super::Target;
-use crate::evidence::ProbeEvidence;
+use crate::evidence::{Latency, ProbeEvidence};
 use hdrhistogram::Histogram;
 use ingest::envelope::Label;
 use std::collections::BTreeMap;
@@ -24,6 +24,12 @@ use std::time::{Duration, Instant};
 pub const CANARY_METRIC: &str = "gameday_canary";
 /// A marker not visible after this long is given up (counted as never visible).
 const GIVE_UP: Duration = Duration::from_secs(60);
+/// How far before a canary's send the query looks (the gateway stamps `ingest_time` on the
+/// same machine's clock, later than the send).
+const CLOCK_SLACK_MS: i64 = 5_000;
+
+/// One canary write of a round: canary index, tenant, marker, timestamp, labels, row.
+type CanarySend = (usize, u8, u64, i64, Vec<(String, String)>, u32);
 
 /// Labels (without `__name__`) of the canary with number `k`.
 fn canary_labels(k: u32) -> Vec<(String, String)> {
@@ -74,6 +80,10 @@ struct Pending {
     canary: usize,
     marker: u64,
     sent: Instant,
+    /// Wall clock at send: the gateway stamps `ingest_time` after it.
+    sent_ms: i64,
+    /// The load step running when it was sent.
+    step: usize,
 }
 
 struct State {
@@ -82,6 +92,8 @@ struct State {
     sent: u64,
     visible: u64,
     hist: Histogram<u64>,
+    /// Freshness by the step the canary was sent in (T2 judges the recovery step).
+    per_step: BTreeMap<usize, Histogram<u64>>,
     per_shard: BTreeMap<String, Option<u64>>,
     next_marker: u64,
 }
@@ -114,7 +126,11 @@ impl Probes {
         let mut per_shard = BTreeMap::new();
         for (t, c) in catalogs.iter().enumerate() {
             for (shard, row) in &c.canaries {
-                let name = target.shards.get(*shard).map(|s| s.0.clone()).unwrap_or_default();
+                let name = target
+                    .shards
+                    .get(*shard)
+                    .map(|s| s.0.clone())
+                    .unwrap_or_default();
                 per_shard.insert(format!("{}/{name}", target.tenants[t].id), None);
                 canaries.push(Canary {
                     tenant: t as u8,
@@ -139,6 +155,7 @@ impl Probes {
                     sent: 0,
                     visible: 0,
                     hist: histogram(),
+                    per_step: BTreeMap::new(),
                     per_shard,
                     next_marker: 1,
                 }),
@@ -149,6 +166,13 @@ impl Probes {
     pub fn freshness_p99_ms(&self) -> Option<f64> {
         let s = lock(&self.inner.state);
         (!s.hist.is_empty()).then(|| s.hist.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    /// Freshness of the canaries sent in each step (steps without a visible canary are
+    /// absent).
+    pub fn step_freshness(&self) -> BTreeMap<usize, Latency> {
+        let s = lock(&self.inner.state);
+        s.per_step.iter().map(|(i, h)| (*i, latency(h))).collect()
     }
 
     pub fn evidence(&self) -> ProbeEvidence {
@@ -198,7 +222,7 @@ impl Probes {
     }
 
     async fn send_round(&self, round: u64) {
-        let jobs: Vec<(usize, u8, u64, i64, Vec<(String, String)>, u32)> = {
+        let jobs: Vec<CanarySend> = {
             let mut s = lock(&self.inner.state);
             let now = now_ms();
             let mut v = Vec::new();
@@ -211,48 +235,64 @@ impl Probes {
             }
             v
         };
-        let sends = jobs.into_iter().map(|(i, tenant, marker, ts, labels, row)| {
-            let this = self.clone();
-            async move {
-                let mut ts_series = remote_write::one_series(CANARY_METRIC, &labels, ts, None);
-                ts_series.samples[0].value = marker as f64;
-                let body = remote_write::encode(vec![ts_series]);
-                let gw = (round as usize + i) % this.inner.gateways;
-                let sent = Instant::now();
-                let mut a = None;
-                for attempt in 0..3usize {
-                    let r = this
-                        .inner
-                        .client
-                        .attempt(gw + attempt, tenant, Kind::RemoteWrite.path(), Kind::RemoteWrite.headers(), body.clone())
-                        .await;
-                    let retry = r.retryable();
-                    let wait = r.retry_after.unwrap_or(Duration::from_millis(200));
-                    a = Some(r);
-                    if !retry {
-                        break;
+        let sends = jobs
+            .into_iter()
+            .map(|(i, tenant, marker, ts, labels, row)| {
+                let this = self.clone();
+                async move {
+                    let mut ts_series = remote_write::one_series(CANARY_METRIC, &labels, ts, None);
+                    ts_series.samples[0].value = marker as f64;
+                    let body = remote_write::encode(vec![ts_series]);
+                    let gw = (round as usize + i) % this.inner.gateways;
+                    let sent = Instant::now();
+                    let sent_ms = now_ms();
+                    let step = lock(&this.inner.shared.live).step_index;
+                    let mut a = None;
+                    for attempt in 0..3usize {
+                        let r = this
+                            .inner
+                            .client
+                            .attempt(
+                                gw + attempt,
+                                tenant,
+                                Kind::RemoteWrite.path(),
+                                Kind::RemoteWrite.headers(),
+                                body.clone(),
+                            )
+                            .await;
+                        let retry = r.retryable();
+                        let wait = r.retry_after.unwrap_or(Duration::from_millis(200));
+                        a = Some(r);
+                        if !retry {
+                            break;
+                        }
+                        tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
                     }
-                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                    let id = sample_id(tenant, row, ts - this.inner.base_ms);
+                    let fate = match &a {
+                        Some(a) if a.ok() => Fate::Acked,
+                        Some(a) if a.ambiguous() => Fate::Unresolved(a.reason.clone()),
+                        Some(a) => Fate::Refused(a.reason.clone()),
+                        None => Fate::Unresolved("no_attempt".into()),
+                    };
+                    {
+                        let mut l = lock(&this.inner.shared.ledger);
+                        l.counts.samples_sent += 1;
+                        l.record_samples(&fate, &[id]);
+                    }
+                    let mut s = lock(&this.inner.state);
+                    s.sent += 1;
+                    if fate == Fate::Acked {
+                        s.pending.push(Pending {
+                            canary: i,
+                            marker,
+                            sent,
+                            sent_ms,
+                            step,
+                        });
+                    }
                 }
-                let id = sample_id(tenant, row, ts - this.inner.base_ms);
-                let fate = match &a {
-                    Some(a) if a.ok() => Fate::Acked,
-                    Some(a) if a.ambiguous() => Fate::Unresolved(a.reason.clone()),
-                    Some(a) => Fate::Refused(a.reason.clone()),
-                    None => Fate::Unresolved("no_attempt".into()),
-                };
-                {
-                    let mut l = lock(&this.inner.shared.ledger);
-                    l.counts.samples_sent += 1;
-                    l.record_samples(&fate, &[id]);
-                }
-                let mut s = lock(&this.inner.state);
-                s.sent += 1;
-                if fate == Fate::Acked {
-                    s.pending.push(Pending { canary: i, marker, sent });
-                }
-            }
-        });
+            });
         futures::future::join_all(sends).await;
         for r in &self.inner.rounds {
             r.fetch_add(1, Ordering::Relaxed);
@@ -264,19 +304,24 @@ impl Probes {
         let Some(query) = &self.inner.query else {
             return;
         };
-        let by_tenant: BTreeMap<u8, u64> = {
+        // Per tenant: the oldest pending marker and send time. The time bound lets the
+        // query service prune every object older than the canaries (as a dashboard's
+        // time range does); without it each poll would scan the whole run's data.
+        let by_tenant: BTreeMap<u8, (u64, i64)> = {
             let s = lock(&self.inner.state);
             let mut m = BTreeMap::new();
             for p in &s.pending {
                 let t = s.canaries[p.canary].tenant;
-                let e = m.entry(t).or_insert(u64::MAX);
-                *e = (*e).min(p.marker);
+                let e = m.entry(t).or_insert((u64::MAX, i64::MAX));
+                *e = (e.0.min(p.marker), e.1.min(p.sent_ms));
             }
             m
         };
-        for (tenant, min_marker) in by_tenant {
+        for (tenant, (min_marker, min_sent_ms)) in by_tenant {
+            let since_ms = min_sent_ms - CLOCK_SLACK_MS;
             let sql = format!(
-                "SELECT value FROM metrics WHERE metric = '{CANARY_METRIC}' AND value >= {min_marker}"
+                "SELECT value FROM metrics WHERE metric = '{CANARY_METRIC}' AND value >= {min_marker} \
+                 AND ingest_time >= to_timestamp_millis({since_ms})"
             );
             let Ok(seen) = self.query_values(query, tenant, &sql).await else {
                 continue;
@@ -288,6 +333,7 @@ impl Probes {
                 if s.canaries[p.canary].tenant == tenant && seen.contains(&p.marker) {
                     let ms = now.duration_since(p.sent);
                     record(&mut s.hist, ms);
+                    record(s.per_step.entry(p.step).or_insert_with(histogram), ms);
                     s.visible += 1;
                     let key = self.key(&s, p.canary);
                     s.per_shard.insert(key, Some(ms.as_millis() as u64));
@@ -337,7 +383,12 @@ impl Probes {
                 serde_json::Value::Object(o) => o.values().collect(),
                 other => vec![other],
             };
-            out.extend(cells.into_iter().filter_map(|c| c.as_f64()).map(|f| f as u64));
+            out.extend(
+                cells
+                    .into_iter()
+                    .filter_map(|c| c.as_f64())
+                    .map(|f| f as u64),
+            );
         }
         Ok(out)
     }

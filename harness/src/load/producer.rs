@@ -97,6 +97,8 @@ pub struct Producers {
     /// Per tenant: the active-series budget (high-cardinality bursts go past it).
     budgets: Vec<u64>,
     high_card_sent: Vec<u32>,
+    /// Per bad class: requests due (see `roll_bad`); None until the first request.
+    bad_due: Option<[f64; 4]>,
     /// Per tenant: canary rounds done (bursts wait until every series is warm).
     pub canary_rounds: Vec<Arc<std::sync::atomic::AtomicU64>>,
     pub planted: Vec<Planted>,
@@ -120,7 +122,12 @@ impl Producers {
     ) -> Producers {
         let cursors = catalogs
             .iter()
-            .map(|c| [Cursor::new(c, Protocol::RemoteWrite), Cursor::new(c, Protocol::Otlp)])
+            .map(|c| {
+                [
+                    Cursor::new(c, Protocol::RemoteWrite),
+                    Cursor::new(c, Protocol::Otlp),
+                ]
+            })
             .collect();
         let n = catalogs.len();
         Producers {
@@ -136,6 +143,7 @@ impl Producers {
             bad,
             budgets,
             high_card_sent: vec![0; n],
+            bad_due: None,
             canary_rounds: (0..n).map(|_| Default::default()).collect(),
             planted: Vec::new(),
             catalogs,
@@ -235,30 +243,42 @@ impl Producers {
         }
     }
 
+    /// Whether this request is bad on purpose, and of which class. Each class accrues its
+    /// share per request and fires when a whole request is due, so a run of n requests
+    /// carries ~share × n of every class (a short run is never left without one by
+    /// chance); the phases start at seeded random offsets.
     fn roll_bad(&mut self, tenant: u8) -> Option<&'static str> {
         let b = self.bad.clone();
-        let total = b.pii + b.unknown_label + b.high_cardinality + b.bad_schema;
-        if total <= 0.0 {
-            return None;
-        }
-        let x: f64 = self.rng.random();
-        let mut acc = 0.0;
-        for (share, class) in [
+        let classes = [
             (b.pii, "pii"),
             (b.unknown_label, "unknown_label"),
             (b.high_cardinality, "high_cardinality"),
             (b.bad_schema, "bad_schema"),
-        ] {
-            acc += share.max(0.0);
-            if x < acc {
-                if class == "high_cardinality"
-                    && (!self.warm(tenant) || self.high_card_sent[tenant as usize] >= MAX_HIGH_CARD)
-                {
-                    return None;
-                }
-                return Some(class);
+        ];
+        if self.bad_due.is_none() {
+            let mut phase = [0.0; 4];
+            for p in &mut phase {
+                *p = self.rng.random::<f64>();
+            }
+            self.bad_due = Some(phase);
+        }
+        let high_card_ok =
+            self.warm(tenant) && self.high_card_sent[tenant as usize] < MAX_HIGH_CARD;
+        let due = self.bad_due.as_mut()?;
+        let mut pick = None;
+        for (i, (share, class)) in classes.into_iter().enumerate() {
+            if share <= 0.0 {
+                continue;
+            }
+            // Capped: a class held back (high cardinality before warm-up) does not
+            // flood the run once it may go.
+            due[i] = (due[i] + share).min(2.0);
+            let allowed = class != "high_cardinality" || high_card_ok;
+            if pick.is_none() && due[i] >= 1.0 && allowed {
+                due[i] -= 1.0;
+                pick = Some(class);
             }
         }
-        None
+        pick
     }
 }

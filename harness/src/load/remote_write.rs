@@ -8,8 +8,7 @@ use super::shapes::{Catalog, FAMILIES, Family, fmt_le};
 use bytes::Bytes;
 use ingest::envelope::Label;
 use ingest::gateway::inputs::remote_write::{
-    BucketSpan, Exemplar, HistCount, HistZeroCount, RwHistogram, RwSample, TimeSeries,
-    WriteRequest,
+    BucketSpan, Exemplar, HistCount, HistZeroCount, RwHistogram, RwSample, TimeSeries, WriteRequest,
 };
 
 fn label(n: &str, v: &str) -> Label {
@@ -59,11 +58,19 @@ pub fn timeseries(catalog: &Catalog, e: &Emission, out: &mut Vec<TimeSeries>) {
                 ));
             }
             out.push(number(
-                series(&format!("{name}_bucket"), server, Some(("le", "+Inf".into()))),
+                series(
+                    &format!("{name}_bucket"),
+                    server,
+                    Some(("le", "+Inf".into())),
+                ),
                 count.max(cum) as f64,
                 e.ts,
             ));
-            out.push(number(series(&format!("{name}_sum"), server, None), v, e.ts));
+            out.push(number(
+                series(&format!("{name}_sum"), server, None),
+                v,
+                e.ts,
+            ));
             out.push(number(
                 series(&format!("{name}_count"), server, None),
                 count.max(cum) as f64,
@@ -103,7 +110,11 @@ pub fn encode(timeseries: Vec<TimeSeries>) -> Bytes {
     let raw = prost::Message::encode_to_vec(&req);
     // Compressing a Vec cannot fail except on inputs over 4 GiB, which a bounded request
     // never is; an empty body would be refused by the gateway and counted, not hidden.
-    Bytes::from(snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default())
+    Bytes::from(
+        snap::raw::Encoder::new()
+            .compress_vec(&raw)
+            .unwrap_or_default(),
+    )
 }
 
 /// The body of a batch of emissions.

@@ -139,7 +139,10 @@ pub fn servers(rng: &mut SmallRng, first_shard: usize, n: usize) -> Vec<ServerLa
                     QUEUES[rng.random_range(0..QUEUES.len())].to_string(),
                 ),
                 ("region".to_string(), region.to_string()),
-                ("shard_id".to_string(), format!("shard-{:05}", first_shard + i)),
+                (
+                    "shard_id".to_string(),
+                    format!("shard-{:05}", first_shard + i),
+                ),
             ];
             l.sort();
             l
@@ -315,7 +318,11 @@ mod tests {
         assert_eq!(a.rows, b.rows, "same seed, same catalog");
         assert!(a.rows.len() <= 2_000, "{}", a.rows.len());
         assert!(!a.rw_units.is_empty() && !a.otlp_units.is_empty());
-        let mut hashes: Vec<u64> = a.rows.iter().map(|r| row_hash(&r.metric, &r.labels)).collect();
+        let mut hashes: Vec<u64> = a
+            .rows
+            .iter()
+            .map(|r| row_hash(&r.metric, &r.labels))
+            .collect();
         hashes.sort();
         hashes.dedup();
         assert_eq!(hashes.len(), a.rows.len(), "every row is its own series");

@@ -10,9 +10,11 @@ use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// Microseconds, 1 µs to one hour at 3 significant digits. Fixed bounds: an
+/// auto-resizing histogram clamps `saturating_record` to its initial range (2 µs).
 pub fn histogram() -> Histogram<u64> {
-    // 3 significant digits, auto-resizing: creation cannot fail with these bounds.
-    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is valid"))
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("1 µs..1 h at 3 significant digits is valid"))
 }
 
 pub fn latency(h: &Histogram<u64>) -> Latency {
@@ -64,6 +66,8 @@ pub struct Live {
     pub started: Instant,
     pub duration_secs: f64,
     pub step: String,
+    /// Index of the running step (probes file canaries under it).
+    pub step_index: usize,
     pub window_start: Instant,
     pub window_offered: u64,
     pub window_acked: u64,
@@ -79,6 +83,7 @@ impl Live {
             started: now,
             duration_secs,
             step: String::new(),
+            step_index: 0,
             window_start: now,
             window_offered: 0,
             window_acked: 0,
@@ -91,7 +96,10 @@ impl Live {
     /// The progress line of the window just ended; starts the next window.
     pub fn progress(&mut self, freshness_p99_ms: Option<f64>) -> Progress {
         let now = Instant::now();
-        let dt = now.duration_since(self.window_start).as_secs_f64().max(1e-3);
+        let dt = now
+            .duration_since(self.window_start)
+            .as_secs_f64()
+            .max(1e-3);
         let p = Progress {
             elapsed_secs: now.duration_since(self.started).as_secs_f64(),
             duration_secs: self.duration_secs,

@@ -10,9 +10,9 @@ use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, TimestampMillisecondType, UInt32Type};
 use bytes::Bytes;
+use ingest::Kind;
 use ingest::table::layout::{lease_key, table_name};
 use ingest::table::{Commit, Lease, Partition};
-use ingest::Kind;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -39,8 +39,21 @@ impl Store {
     }
 
     async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
-        match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(o) => Ok(Some(o.body.collect().await.context("reading the body")?.into_bytes())),
+        match self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(
+                o.body
+                    .collect()
+                    .await
+                    .context("reading the body")?
+                    .into_bytes(),
+            )),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => Err(anyhow::Error::new(e).context(format!("GetObject {key}"))),
         }
@@ -64,7 +77,10 @@ impl Store {
         let mut out = Vec::new();
         let mut key = Some(head.to_string());
         while let Some(k) = key.take() {
-            anyhow::ensure!(out.len() < MAX_CHAIN, "commit chain longer than {MAX_CHAIN}");
+            anyhow::ensure!(
+                out.len() < MAX_CHAIN,
+                "commit chain longer than {MAX_CHAIN}"
+            );
             let b = self
                 .get(&k)
                 .await?
@@ -132,16 +148,19 @@ impl Store {
     pub async fn read_all(&self, auditor: &mut Auditor<'_>) -> anyhow::Result<u64> {
         let mut objects = 0u64;
         for (shard, lease) in self.leases().await? {
-            let Some(head) = lease.and_then(|l| l.head) else { continue };
+            let Some(head) = lease.and_then(|l| l.head) else {
+                continue;
+            };
             for commit in self.chain(&head).await? {
                 for o in &commit.objects {
                     let kind = Partition::of_data_key(&o.key)
                         .map(|p| p.kind)
-                        .with_context(|| format!("{shard}: commit lists a non-data key {}", o.key))?;
-                    let bytes = self
-                        .get(&o.key)
-                        .await?
-                        .with_context(|| format!("{shard}: committed object {} is missing", o.key))?;
+                        .with_context(|| {
+                            format!("{shard}: commit lists a non-data key {}", o.key)
+                        })?;
+                    let bytes = self.get(&o.key).await?.with_context(|| {
+                        format!("{shard}: committed object {} is missing", o.key)
+                    })?;
                     read_object(bytes, kind, auditor)
                         .with_context(|| format!("reading {}", o.key))?;
                     objects += 1;

@@ -33,7 +33,10 @@ pub fn render(report: &Report) -> String {
             }
             out.push('\n');
         }
-        out.push_str("| gate | check | measured | threshold | result |\n|---|---|---|---|---|\n");
+        for g in &run.gates {
+            let _ = writeln!(out, "- **{}** proves: {}", g.id, g.id.proves());
+        }
+        out.push_str("\n| gate | check | measured | threshold | result |\n|---|---|---|---|---|\n");
         for g in &run.gates {
             for (i, c) in g.checks.iter().enumerate() {
                 let gate = if i == 0 {

@@ -88,6 +88,7 @@ pub fn load_spec(s: &Scenario, seed: u64) -> LoadSpec {
                 name: st.name.clone(),
                 multiplier: st.multiplier.0,
                 secs: st.secs.0,
+                settle: st.settle,
             })
             .collect(),
         mix: Mix {

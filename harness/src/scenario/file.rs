@@ -133,6 +133,7 @@ impl Default for LoadSection {
                     name: "1x".into(),
                     multiplier: Positive(1.0),
                     secs: Positive(30.0),
+                    settle: false,
                 }],
             ),
             mix: MixEntry::default(),
@@ -153,6 +154,10 @@ pub struct StepEntry {
     /// Multiple of the base rate.
     pub multiplier: Positive<f64>,
     pub secs: Positive<f64>,
+    /// A settling step: load runs and is reported, but the after-the-burst checks skip
+    /// it (the burst's retry backlog and emptied token buckets recover here).
+    #[serde(default)]
+    pub settle: bool,
 }
 
 /// Share of metric requests per protocol (normalised; both 0 is refused).

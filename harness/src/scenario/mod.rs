@@ -8,7 +8,7 @@ pub mod thresholds;
 mod validate;
 
 pub use error::ScenarioError;
-pub use file::{BadEntry, FaultVerb, LoadSection, ScenarioFile, StepEntry, TenantsSection};
+pub use file::{ScenarioFile, StepEntry};
 pub use thresholds::Thresholds;
 
 use crate::gates::GateId;

@@ -52,7 +52,9 @@ fn shipped_scenarios_parse_with_design_md_defaults() {
     }
     let burst = Scenario::load(&shipped("burst"), &Overrides::default()).unwrap();
     let m: Vec<f64> = burst.steps().iter().map(|s| s.multiplier.0).collect();
-    assert_eq!(m, [1.0, 3.0, 5.0, 1.0]);
+    assert_eq!(m, [1.0, 3.0, 5.0, 1.0, 1.0]);
+    let settle: Vec<bool> = burst.steps().iter().map(|s| s.settle).collect();
+    assert_eq!(settle, [false, false, false, true, false]);
     assert!(
         burst.load_secs() <= 120.0,
         "burst must fit 3 min with boot and drain"

@@ -89,6 +89,7 @@ pub(super) async fn boot(spec: &StackSpec) -> Result<Stack, StackError> {
         access_key_id: "test",
         secret_access_key: "test",
         delivery_buffer_interval_ms: spec.delivery_buffer_interval_ms,
+        gateways: spec.azs.len(),
     };
     let planned = plan_components(
         spec,

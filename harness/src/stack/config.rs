@@ -24,6 +24,10 @@ pub struct Common<'a> {
     pub access_key_id: &'a str,
     pub secret_access_key: &'a str,
     pub delivery_buffer_interval_ms: u64,
+    /// How many gateways share each tenant's quota. Producers spread a tenant's
+    /// requests evenly over the gateways and each gateway meters locally, so each gets
+    /// 1/n of every rate: together they admit the tenant's quota, not n times it.
+    pub gateways: usize,
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -43,6 +47,7 @@ impl Common<'_> {
     }
 
     fn tenants(&self) -> Value {
+        let share = 1.0 / self.gateways.max(1) as f64;
         self.tenants
             .iter()
             .map(|t| {
@@ -54,9 +59,9 @@ impl Common<'_> {
                     "allow_job_instance": t.allow_job_instance,
                     "active_series_budget": t.active_series_budget,
                     "quota": {
-                        "samples_per_sec": t.samples_per_sec,
-                        "bytes_per_sec": t.bytes_per_sec,
-                        "events_per_sec": t.events_per_sec,
+                        "samples_per_sec": t.samples_per_sec * share,
+                        "bytes_per_sec": t.bytes_per_sec * share,
+                        "events_per_sec": t.events_per_sec * share,
                         "burst_secs": t.burst_secs,
                     },
                 })
@@ -170,6 +175,7 @@ mod tests {
             access_key_id: "test",
             secret_access_key: "test",
             delivery_buffer_interval_ms: 1000,
+            gateways: 3,
         };
         let text = toml::to_string(&c.gateway("gateway-a", "http://127.0.0.1:1")).unwrap();
         let g: ingest::gateway::GatewayConfig = toml::from_str(&text).unwrap();
@@ -177,7 +183,8 @@ mod tests {
         assert!(!g.plain_http && g.tls.is_some());
         assert_eq!(g.tenants.len(), 3);
         assert_eq!(g.tenants[1].id, "studio-b");
-        assert!((g.tenants[0].quota.samples_per_sec - 26_666.67).abs() < 1.0);
+        // 3 gateways share the tenant's 26,667 samples/s quota.
+        assert!((g.tenants[0].quota.samples_per_sec - 8_888.89).abs() < 1.0);
         assert!(!g.hygiene.detect_email && !g.hygiene.detect_card);
         assert_eq!(g.kinesis.endpoint.as_deref(), Some("http://127.0.0.1:1"));
         assert!(!text.contains(&tenants[0].api_key), "keys go in hashed");

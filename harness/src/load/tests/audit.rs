@@ -10,10 +10,20 @@ fn ledger() -> (Ledger, Catalog) {
     let c = Catalog::build(3, 200, 1.0);
     let mut l = Ledger::new("run1".into(), 1_000_000, vec!["studio-a".into()]);
     l.index_catalog(0, &c);
-    l.allowed_labels[0] = ["region", "az", "cluster", "shard_id", "instance_type", "build_id", "queue", "asn_bucket", "le"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    l.allowed_labels[0] = [
+        "region",
+        "az",
+        "cluster",
+        "shard_id",
+        "instance_type",
+        "build_id",
+        "queue",
+        "asn_bucket",
+        "le",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     (l, c)
 }
 
@@ -32,9 +42,18 @@ fn lost_duplicates_and_phantoms_are_told_apart() {
     // Rows 0..4 acked at ts(0); row 4 refused (429); row 5 unresolved (503).
     let acked: Vec<u64> = (0..4).map(|r| sample_id(0, r, 5_000)).collect();
     l.record_samples(&Fate::Acked, &acked);
-    l.record_samples(&Fate::Refused("quota_exceeded".into()), &[sample_id(0, 4, 5_000)]);
-    l.record_samples(&Fate::Unresolved("http_503".into()), &[sample_id(0, 5, 5_000)]);
-    l.record_events(&[(event_key(0, 0, 1), Fate::Acked), (event_key(0, 0, 2), Fate::Acked)]);
+    l.record_samples(
+        &Fate::Refused("quota_exceeded".into()),
+        &[sample_id(0, 4, 5_000)],
+    );
+    l.record_samples(
+        &Fate::Unresolved("http_503".into()),
+        &[sample_id(0, 5, 5_000)],
+    );
+    l.record_events(&[
+        (event_key(0, 0, 1), Fate::Acked),
+        (event_key(0, 0, 2), Fate::Acked),
+    ]);
     l.planted_pii = vec!["jane.doe@gmail.com".into()];
 
     let mut a = Auditor::new(&l);
@@ -44,9 +63,18 @@ fn lost_duplicates_and_phantoms_are_told_apart() {
     };
     let feed = |a: &mut Auditor, r: usize, t: i64, p: Provenance| {
         let (m, labels) = row(r);
-        let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         a.sample(
-            &SampleRow { tenant: "studio-a", metric: &m, labels: &pairs, ts_ms: t, exemplars: None },
+            &SampleRow {
+                tenant: "studio-a",
+                metric: &m,
+                labels: &pairs,
+                ts_ms: t,
+                exemplars: None,
+            },
             &p,
         );
     };
@@ -64,15 +92,28 @@ fn lost_duplicates_and_phantoms_are_told_apart() {
         &SampleRow {
             tenant: "studio-a",
             metric: "game_server_players_online",
-            labels: &[("cluster", "contact: jane.doe@gmail.com"), ("player_name", "kai")],
+            labels: &[
+                ("cluster", "contact: jane.doe@gmail.com"),
+                ("player_name", "kai"),
+            ],
             ts_ms: ts(1),
             exemplars: None,
         },
         &prov("300", 0),
     );
-    a.event("studio-a", &event_id("run1", 0, 0, 1), "{\"score\":1}", &prov("400", 0));
+    a.event(
+        "studio-a",
+        &event_id("run1", 0, 0, 1),
+        "{\"score\":1}",
+        &prov("400", 0),
+    );
     // event 2 lost; an event this run never sent:
-    a.event("studio-a", &event_id("other", 0, 0, 9), "{\"note\":\"jane.doe@gmail.com\"}", &prov("400", 1));
+    a.event(
+        "studio-a",
+        &event_id("other", 0, 0, 9),
+        "{\"note\":\"jane.doe@gmail.com\"}",
+        &prov("400", 1),
+    );
     let ev = a.finish();
     assert_eq!(ev.acked, 6);
     assert_eq!(ev.stored_rows, 11);
@@ -82,23 +123,51 @@ fn lost_duplicates_and_phantoms_are_told_apart() {
     assert_eq!(ev.phantoms, 4, "{:?}", ev.examples);
     assert_eq!(ev.labels_outside_allowlist, vec!["player_name".to_string()]);
     assert_eq!(ev.pii_found.len(), 2, "{:?}", ev.pii_found);
-    assert!(ev.pii_found.iter().all(|p| p.starts_with("jane.doe@gmail.com")));
+    assert!(
+        ev.pii_found
+            .iter()
+            .all(|p| p.starts_with("jane.doe@gmail.com"))
+    );
 }
 
 #[test]
 fn a_clean_store_has_nothing_to_report() {
     let (mut l, c) = ledger();
-    let ids: Vec<u64> = (0..c.rows.len() as u32).map(|r| sample_id(0, r, 7)).collect();
+    let ids: Vec<u64> = (0..c.rows.len() as u32)
+        .map(|r| sample_id(0, r, 7))
+        .collect();
     l.record_samples(&Fate::Acked, &ids);
     let mut a = Auditor::new(&l);
     for (i, d) in c.rows.iter().enumerate() {
-        let pairs: Vec<(&str, &str)> = d.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = d
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         a.sample(
-            &SampleRow { tenant: "studio-a", metric: &d.metric, labels: &pairs, ts_ms: 1_000_007, exemplars: None },
-            &Provenance { shard: "s", seq: "1", sub_seq: i as u32 },
+            &SampleRow {
+                tenant: "studio-a",
+                metric: &d.metric,
+                labels: &pairs,
+                ts_ms: 1_000_007,
+                exemplars: None,
+            },
+            &Provenance {
+                shard: "s",
+                seq: "1",
+                sub_seq: i as u32,
+            },
         );
     }
     let ev = a.finish();
-    assert_eq!((ev.lost, ev.phantoms, ev.delivery_duplicates, ev.retry_duplicates), (0, 0, 0, 0));
+    assert_eq!(
+        (
+            ev.lost,
+            ev.phantoms,
+            ev.delivery_duplicates,
+            ev.retry_duplicates
+        ),
+        (0, 0, 0, 0)
+    );
     assert_eq!(ev.stored_rows, c.rows.len() as u64);
 }

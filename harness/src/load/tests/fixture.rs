@@ -65,6 +65,7 @@ pub fn spec(seed: u64, samples: f64, events: f64, secs: f64) -> LoadSpec {
             name: "1x".into(),
             multiplier: 1.0,
             secs,
+            settle: false,
         }],
         samples_per_request: 100,
         events_per_request: 10,
@@ -96,7 +97,11 @@ mod tempdir {
     }
 }
 
-pub async fn gateway(tenants: Vec<TenantCreds>, shards: i32, tweak: impl FnOnce(&mut GatewayConfig)) -> GatewayStack {
+pub async fn gateway(
+    tenants: Vec<TenantCreds>,
+    shards: i32,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> GatewayStack {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let emu = mocks::Emulator::start(
         mocks::EmulatorConfig {
@@ -109,10 +114,20 @@ pub async fn gateway(tenants: Vec<TenantCreds>, shards: i32, tweak: impl FnOnce(
     .unwrap();
     let aws = AwsConfig::local(emu.endpoint());
     let k = aws.kinesis().await;
-    k.create_stream().stream_name("telemetry").shard_count(shards).send().await.unwrap();
+    k.create_stream()
+        .stream_name("telemetry")
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
     let mut ranges = Vec::new();
     for _ in 0..100 {
-        let r = k.list_shards().stream_name("telemetry").send().await.unwrap();
+        let r = k
+            .list_shards()
+            .stream_name("telemetry")
+            .send()
+            .await
+            .unwrap();
         if !r.shards().is_empty() {
             for s in r.shards() {
                 let h = s.hash_key_range().unwrap();
@@ -137,7 +152,10 @@ pub async fn gateway(tenants: Vec<TenantCreds>, shards: i32, tweak: impl FnOnce(
     let (cert_file, key_file) = certs.write_to(&dir).unwrap();
     let mut cfg = GatewayConfig {
         instance: "gateway-a".into(),
-        tls: Some(TlsConfig { cert_file, key_file }),
+        tls: Some(TlsConfig {
+            cert_file,
+            key_file,
+        }),
         tenants: tenants
             .iter()
             .map(|t| TenantConfig {

@@ -12,7 +12,11 @@ use ingest::gateway::inputs::{otlp as gw_otlp, remote_write as gw_rw};
 
 /// (metric, labels without `__name__`) hash of a series as the gateway decoded it.
 fn hash_of(labels: &[ingest::envelope::Label]) -> u64 {
-    let name = labels.iter().find(|l| l.name == "__name__").map(|l| l.value.clone()).unwrap_or_default();
+    let name = labels
+        .iter()
+        .find(|l| l.name == "__name__")
+        .map(|l| l.value.clone())
+        .unwrap_or_default();
     let rest: Vec<(&str, &str)> = labels
         .iter()
         .filter(|l| l.name != "__name__")
@@ -81,7 +85,11 @@ async fn clean_load_through_the_real_gateway_is_all_acked() {
     assert_eq!(c.samples_acked, c.samples_sent, "{c:?}");
     assert_eq!(c.events_acked, c.events_sent, "{c:?}");
     assert_eq!(out.hygiene.clean_rejected, 0);
-    assert!(step.status_counts.keys().all(|s| (200..300).contains(s)), "{:?}", step.status_counts);
+    assert!(
+        step.status_counts.keys().all(|s| (200..300).contains(s)),
+        "{:?}",
+        step.status_counts
+    );
     assert!(step.ttfb_admitted.count > 0);
     assert_eq!(step.requests_dropped, 0);
     assert!(rx.borrow().elapsed_secs > 0.0, "progress was published");
@@ -106,11 +114,18 @@ async fn bad_traffic_is_refused_by_class_and_clean_traffic_is_not() {
     for class in ["pii", "unknown_label", "high_cardinality", "bad_schema"] {
         let sent = h.bad_sent.get(class).copied().unwrap_or(0);
         assert!(sent > 0, "{class} was sent: {h:?}");
-        assert_eq!(h.bad_rejected.get(class).copied().unwrap_or(0), sent, "{class}: {h:?}");
+        assert_eq!(
+            h.bad_rejected.get(class).copied().unwrap_or(0),
+            sent,
+            "{class}: {h:?}"
+        );
     }
     assert_eq!(h.clean_rejected, 0, "{h:?}");
     assert!(h.planted_pii > 0);
     assert_eq!(out.ledger.planted_pii.len() as u64, h.planted_pii);
     let c = &out.ledger.counts;
-    assert_eq!(c.samples_acked, c.samples_sent, "clean samples all acked: {c:?}");
+    assert_eq!(
+        c.samples_acked, c.samples_sent,
+        "clean samples all acked: {c:?}"
+    );
 }

@@ -63,7 +63,12 @@ async fn every_canary_becomes_visible_and_freshness_is_what_a_user_waits() {
     assert_eq!(p.canaries_visible, p.canaries_sent, "{p:?}");
     assert!(p.freshness.p50_ms >= 300.0, "{p:?}");
     assert_eq!(p.per_shard_ms.len(), 4);
-    assert!(p.per_shard_ms.values().all(|v| v.is_some_and(|ms| ms >= 300)), "{p:?}");
+    assert!(
+        p.per_shard_ms
+            .values()
+            .all(|v| v.is_some_and(|ms| ms >= 300)),
+        "{p:?}"
+    );
     // Canary markers are in the ledger like any sample.
     assert_eq!(out.ledger.counts.samples_acked, p.canaries_sent);
 }

@@ -27,7 +27,8 @@ fn metrics_parquet(c: &Catalog, rows: &[(usize, i64, &str, u32)]) -> Vec<u8> {
         }
         labels.append(true).unwrap();
     }
-    let s = |f: &dyn Fn(&(usize, i64, &str, u32)) -> String| -> ArrayRef {
+    type Row<'a> = (usize, i64, &'a str, u32);
+    let s = |f: &dyn Fn(&Row) -> String| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
     let batch = RecordBatch::try_from_iter(vec![
@@ -41,12 +42,17 @@ fn metrics_parquet(c: &Catalog, rows: &[(usize, i64, &str, u32)]) -> Vec<u8> {
                     .with_timezone("UTC"),
             ) as ArrayRef,
         ),
-        ("exemplars", Arc::new(StringArray::from(vec![None::<&str>; rows.len()])) as ArrayRef),
+        (
+            "exemplars",
+            Arc::new(StringArray::from(vec![None::<&str>; rows.len()])) as ArrayRef,
+        ),
         ("kinesis_shard", s(&|_| SHARD.to_string())),
         ("kinesis_seq", s(&|r| r.2.to_string())),
         (
             "sub_seq",
-            Arc::new(UInt32Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())) as ArrayRef,
+            Arc::new(UInt32Array::from(
+                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )) as ArrayRef,
         ),
     ])
     .unwrap();
@@ -56,14 +62,28 @@ fn metrics_parquet(c: &Catalog, rows: &[(usize, i64, &str, u32)]) -> Vec<u8> {
 fn events_parquet(ids: &[(&str, &str, u32)]) -> Vec<u8> {
     let s = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
     let batch = RecordBatch::try_from_iter(vec![
-        ("tenant", s(ids.iter().map(|_| "studio-a".to_string()).collect())),
+        (
+            "tenant",
+            s(ids.iter().map(|_| "studio-a".to_string()).collect()),
+        ),
         ("event_id", s(ids.iter().map(|i| i.0.to_string()).collect())),
-        ("event_data", s(ids.iter().map(|_| "{}".to_string()).collect())),
-        ("kinesis_shard", s(ids.iter().map(|_| SHARD.to_string()).collect())),
-        ("kinesis_seq", s(ids.iter().map(|i| i.1.to_string()).collect())),
+        (
+            "event_data",
+            s(ids.iter().map(|_| "{}".to_string()).collect()),
+        ),
+        (
+            "kinesis_shard",
+            s(ids.iter().map(|_| SHARD.to_string()).collect()),
+        ),
+        (
+            "kinesis_seq",
+            s(ids.iter().map(|i| i.1.to_string()).collect()),
+        ),
         (
             "sub_seq",
-            Arc::new(UInt32Array::from(ids.iter().map(|i| i.2).collect::<Vec<_>>())) as ArrayRef,
+            Arc::new(UInt32Array::from(
+                ids.iter().map(|i| i.2).collect::<Vec<_>>(),
+            )) as ArrayRef,
         ),
     ])
     .unwrap();
@@ -92,9 +112,12 @@ fn object(key: &str, rows: u64) -> CommittedObject {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_follows_lease_heads_and_commit_chains_only() {
-    let emu = mocks::Emulator::start(mocks::EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let emu = mocks::Emulator::start(
+        mocks::EmulatorConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let aws = AwsConfig::local(emu.endpoint());
     let s3 = aws.s3().await;
     s3.create_bucket().bucket("telemetry").send().await.unwrap();
@@ -124,12 +147,24 @@ async fn the_reader_follows_lease_heads_and_commit_chains_only() {
     let b = format!("{prefix}{SHARD}-5-e1.parquet");
     let orphan = format!("{prefix}{SHARD}-7-e1.parquet");
     let ev = format!("events/tenant=studio-a/dt=2026-11-26/hour=10/{SHARD}-1-e1.parquet");
-    put(a.clone(), metrics_parquet(&c, &[(0, ts, "1", 0), (1, ts, "1", 1)])).await;
+    put(
+        a.clone(),
+        metrics_parquet(&c, &[(0, ts, "1", 0), (1, ts, "1", 1)]),
+    )
+    .await;
     // Row 2, and row 0's record read again (a delivery duplicate).
-    put(b.clone(), metrics_parquet(&c, &[(2, ts, "5", 0), (0, ts, "1", 0)])).await;
+    put(
+        b.clone(),
+        metrics_parquet(&c, &[(2, ts, "5", 0), (0, ts, "1", 0)]),
+    )
+    .await;
     // Never committed: a phantom that is not part of the table.
     put(orphan, metrics_parquet(&c, &[(9, ts, "7", 0)])).await;
-    put(ev.clone(), events_parquet(&[(&event_id("runx", 0, 0, 1), "2", 0)])).await;
+    put(
+        ev.clone(),
+        events_parquet(&[(&event_id("runx", 0, 0, 1), "2", 0)]),
+    )
+    .await;
     let c1 = Commit {
         shard_id: SHARD.into(),
         epoch: 1,
@@ -161,11 +196,16 @@ async fn the_reader_follows_lease_heads_and_commit_chains_only() {
 
     let mut t = super::fixture::target(vec!["http://127.0.0.1:1".into()], vec![]);
     t.aws = aws;
-    t.shards = vec![(SHARD.into(), 0, u128::MAX / 2), ("shardId-000000000001".into(), u128::MAX / 2 + 1, u128::MAX)];
+    t.shards = vec![
+        (SHARD.into(), 0, u128::MAX / 2),
+        ("shardId-000000000001".into(), u128::MAX / 2 + 1, u128::MAX),
+    ];
     // 5 committed rows ≥ 5 acked: the drain ends without waiting for the timeout.
     let store = crate::load::storage::Store::new(&t).await;
     assert!(store.wait_drained(5, Duration::from_secs(5)).await);
-    let ev = crate::load::audit(&t, &l, Duration::from_secs(1)).await.unwrap();
+    let ev = crate::load::audit(&t, &l, Duration::from_secs(1))
+        .await
+        .unwrap();
     assert_eq!(ev.stored_rows, 5, "{ev:?}");
     assert_eq!(ev.delivery_duplicates, 1, "{ev:?}");
     assert_eq!(ev.lost, 1, "row 3 was acked and never committed: {ev:?}");

@@ -21,11 +21,17 @@ fn t0_red_when_the_query_service_never_sees_data() {
 
 #[test]
 fn t1_red_when_quotas_shed_at_1x() {
-    // The baseline with quotas at half of each tenant's share of 1×.
+    // The baseline with quotas at half of each tenant's share of 1×, and requests small
+    // enough to fit a gateway's token bucket (a request larger than the bucket is a 413,
+    // not a 429).
     let dir = temp_dir("break-t1-scenario");
     let text = std::fs::read_to_string(scenarios_dir().join("baseline.toml"))
         .unwrap()
-        .replace("name = \"baseline\"", "name = \"baseline-tight-quotas\"");
+        .replace("name = \"baseline\"", "name = \"baseline-tight-quotas\"")
+        .replace(
+            "[load]\n",
+            "[load]\nsamples_per_request = 50\nevents_per_request = 2\n",
+        );
     let thresholds = scenarios_dir().join("thresholds.toml");
     let text = format!(
         "thresholds = {:?}\n{text}\n[tenants]\nquota_multiplier = 0.5\n",

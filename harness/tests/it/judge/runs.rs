@@ -45,7 +45,7 @@ fn short_burst_passes_t2() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["1x", "3x", "5x", "after"]);
+    assert_eq!(steps, ["1x", "3x", "5x", "settle", "after"]);
     // At 5× the quotas (4×) shed the excess with 429 + Retry-After.
     let peak = &run["evidence"]["steps"][2];
     assert!(

@@ -13,7 +13,7 @@ fn a_bad_scenario_file_exits_2_naming_file_line_and_field() {
     .unwrap();
     let out = gameday("bad-scenario-run", &["scenario", path.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.log());
-    let want = format!("{}:5:1: field `load`", path.display());
+    let want = format!("{}:5:1: field `load.stepz`", path.display());
     assert!(out.stderr.contains(&want), "{want:?} in {}", out.log());
     assert!(out.stderr.contains("stepz"), "{}", out.log());
 }

@@ -12,7 +12,10 @@
 //!   random 64-bit ids and seeds); 17–19-digit cards are found when grouped;
 //! - a bare digit run is a phone only as trunk-`0` national (`0612345678`) or as an
 //!   11-digit North American number with its `1` (`14155552671`); a bare 10-digit
-//!   number is indistinguishable from an epoch second or a game id and passes.
+//!   number is indistinguishable from an epoch second or a game id and passes;
+//! - a bare digit run glued to an identifier by a hyphen (`pl-0612345678`,
+//!   `match-14155552671`) is that identifier's suffix, not a phone (grouped phones
+//!   after a hyphen, `tel-06 12 34 56 78`, are still found).
 
 const MAX_GROUPS: usize = 16;
 
@@ -68,8 +71,9 @@ pub(crate) fn scan(text: &[u8], card: bool, phone: bool) -> Option<DigitPii> {
             }
             continue;
         }
+        let glued = i > 1 && text[i - 1] == b'-' && is_word(text[i - 2]);
         let (groups, count, plus, end) = parse_run(text, i);
-        if let Some(found) = judge_run(text, &groups[..count], plus, end, card, phone) {
+        if let Some(found) = judge_run(text, &groups[..count], plus, glued, end, card, phone) {
             return Some(found);
         }
         i = end.max(i + 1);
@@ -141,6 +145,7 @@ fn judge_run(
     text: &[u8],
     groups: &[Group],
     plus: bool,
+    glued: bool,
     end: usize,
     card: bool,
     phone: bool,
@@ -168,7 +173,8 @@ fn judge_run(
             if card && is_card(w, d) {
                 return Some(DigitPii::Card);
             }
-            if phone && !found_phone && is_phone(w, d, plus && s == 0) {
+            let id_suffix = glued && s == 0 && w.len() == 1;
+            if phone && !found_phone && !id_suffix && is_phone(w, d, plus && s == 0) {
                 found_phone = true;
             }
         }
@@ -359,6 +365,8 @@ mod tests {
             "14155552671",
             "00 44 20 7946 0958",
             "call me at 415-555-2671.",
+            "tel-06 12 34 56 78",
+            "user=0612345678",
         ] {
             assert_eq!(found(p), Some(DigitPii::Phone), "{p}");
         }
@@ -385,6 +393,8 @@ mod tests {
             "0000012345",
             "0.0.55802.4541",
             "0.0.8673.3303",
+            "pl-0612345678",
+            "match-14155552671",
         ] {
             assert_eq!(found(p), None, "{p}");
         }
