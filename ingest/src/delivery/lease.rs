@@ -2,7 +2,8 @@
 //! (epoch + 1, `If-Match` on the ETag last seen), renew / move the head / release
 //! (`If-Match`). Also the balancing plan (KCL-like): live workers are the distinct owners
 //! of unexpired leases plus self; a worker takes free or expired leases up to its fair
-//! share, then steals one at a time from the most loaded worker.
+//! share, then steals the rest of its deficit from workers above the share (most loaded
+//! first), so a fleet that boots together balances in a round or two.
 
 use super::store::{Store, StoreError};
 use crate::table::layout::lease_key;
@@ -140,20 +141,36 @@ pub fn plan(
         .map(|(_, s)| Take::Free(s.clone()))
         .collect();
     want -= out.len();
-    if want > 0
-        && let Some((victim, n)) = load
-            .iter()
-            .max_by_key(|(o, n)| (**n, std::cmp::Reverse(**o)))
-        && *n > target
-        && let Some(s) = shards.iter().find(|s| {
-            leases
-                .get(*s)
-                .is_some_and(|v| live(v) && v.owner == *victim)
-        })
-    {
-        out.push(Take::Steal(s.clone()));
+    // Then steal the rest of the deficit from workers above the share, the most loaded
+    // first, never taking a worker below the share. Each thief starts its pick at an
+    // offset derived from its id, so joiners stealing at once mostly pick different
+    // shards (a collision only costs the loser a failed conditional write).
+    let mut victims: Vec<(&str, usize)> = load.iter().map(|(o, n)| (*o, *n)).collect();
+    victims.sort_by_key(|(o, n)| (std::cmp::Reverse(*n), *o));
+    let start = offset_of(me, shards.len());
+    for (victim, n) in victims {
+        if want == 0 || n <= target {
+            break;
+        }
+        let give = (n - target).min(want);
+        let picks = (0..shards.len())
+            .map(|i| &shards[(start + i) % shards.len()])
+            .filter(|s| leases.get(*s).is_some_and(|v| live(v) && v.owner == victim))
+            .take(give);
+        for s in picks {
+            out.push(Take::Steal(s.clone()));
+            want -= 1;
+        }
     }
     out
+}
+
+/// Where worker `me` starts looking for shards to steal (FNV-1a of its id).
+fn offset_of(me: &str, n: usize) -> usize {
+    let h = me.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (h % n.max(1) as u64) as usize
 }
 
 #[cfg(test)]
@@ -178,32 +195,79 @@ mod tests {
         assert!(p.iter().all(|t| matches!(t, Take::Free(_))));
     }
 
+    fn steals(p: &[Take]) -> usize {
+        p.iter().filter(|t| matches!(t, Take::Steal(_))).count()
+    }
+
     #[test]
-    fn joiner_steals_one_at_a_time_down_to_a_fair_share() {
+    fn joiner_steals_its_whole_deficit_in_one_round() {
         let leases: BTreeMap<String, View> = shards(4)
             .into_iter()
             .map(|s| (s, view("a", false)))
             .collect();
+        // a holds 4 of 4; b joins: share 2, b steals 2 at once.
         let p = plan("b", &shards(4), &leases, &BTreeSet::new());
-        assert_eq!(p, vec![Take::Steal("s0".into())]);
+        assert_eq!(steals(&p), 2, "{p:?}");
         let mut leases = leases;
         leases.insert("s0".into(), view("b", false));
         leases.insert("s1".into(), view("b", false));
         let held: BTreeSet<String> = ["s0".into(), "s1".into()].into();
         assert!(plan("b", &shards(4), &leases, &held).is_empty());
-        // b holds one, a three (> its share of 2): b steals one more.
+        // b holds one, a three (> its share of 2): b steals one more, one of a's.
         let held: BTreeSet<String> = ["s0".into()].into();
         leases.insert("s1".into(), view("a", false));
-        assert_eq!(
-            plan("b", &shards(4), &leases, &held),
-            vec![Take::Steal("s1".into())]
-        );
+        let p = plan("b", &shards(4), &leases, &held);
+        assert_eq!(p.len(), 1, "{p:?}");
+        let Take::Steal(s) = &p[0] else {
+            panic!("{p:?}")
+        };
+        assert_eq!(leases[s].owner, "a");
         // three workers, 2/2/0: nobody holds more than ceil(4/3) = 2, no steal.
         let mut leases: BTreeMap<String, View> = BTreeMap::new();
         for (s, o) in [("s0", "a"), ("s1", "a"), ("s2", "b"), ("s3", "b")] {
             leases.insert(s.into(), view(o, false));
         }
         assert!(plan("c", &shards(4), &leases, &BTreeSet::new()).is_empty());
+    }
+
+    /// Simulates a fleet that booted together: the first worker took every shard, the
+    /// others join; each round every worker plans on the same snapshot and the
+    /// conditional writes let one thief win each shard.
+    #[test]
+    fn a_fleet_that_booted_together_balances_within_three_rounds() {
+        let all = shards(31);
+        let mut owner: BTreeMap<String, String> = all
+            .iter()
+            .map(|s| (s.clone(), "delivery-a".to_string()))
+            .collect();
+        let workers = ["delivery-a", "delivery-b", "delivery-c"];
+        for _round in 0..3 {
+            let snapshot: BTreeMap<String, View> = owner
+                .iter()
+                .map(|(s, o)| (s.clone(), view(o, false)))
+                .collect();
+            for w in workers {
+                let held: BTreeSet<String> = owner
+                    .iter()
+                    .filter(|(_, o)| o.as_str() == w)
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                for t in plan(w, &all, &snapshot, &held) {
+                    let (Take::Steal(s) | Take::Free(s)) = t;
+                    // The write is conditional on the snapshot: it loses if another
+                    // worker already moved the shard this round.
+                    if owner[&s] == snapshot[&s].owner {
+                        owner.insert(s, w.to_string());
+                    }
+                }
+            }
+        }
+        let mut counts: Vec<usize> = workers
+            .iter()
+            .map(|w| owner.values().filter(|o| o.as_str() == *w).count())
+            .collect();
+        counts.sort();
+        assert!(counts[0] >= 9 && counts[2] <= 11, "{counts:?}");
     }
 
     #[test]

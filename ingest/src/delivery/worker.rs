@@ -1,5 +1,5 @@
 //! The worker: evaluates leases every `renew_ms` (take free or expired shards up to a
-//! fair share, steal one at a time from the most loaded worker), runs one task per owned
+//! fair share, steal the rest of the deficit from workers above it), runs one task per owned
 //! shard, sweeps orphans of the shards it owns, and on shutdown lets every task hand its
 //! shard off. A crash point stops the whole worker dead.
 
