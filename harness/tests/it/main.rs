@@ -1,4 +1,5 @@
 //! The harness's one integration-test binary: drives the real `gameday` binary.
 
+mod fencing;
 mod judge;
 mod stack;

@@ -20,12 +20,12 @@ const COMPONENTS: [&str; 7] = [
 ];
 
 /// A `gameday stack-up` child and its stdin/stdout command channel.
-struct StackUp {
+pub struct StackUp {
     child: Child,
     stdin: ChildStdin,
     out: Lines<BufReader<ChildStdout>>,
-    info: Value,
-    client: reqwest::Client,
+    pub info: Value,
+    pub client: reqwest::Client,
     _dir: TempDir,
 }
 
@@ -78,7 +78,7 @@ async fn spawn(
 }
 
 impl StackUp {
-    async fn boot(tag: &str) -> StackUp {
+    pub async fn boot(tag: &str) -> StackUp {
         let (child, stdin, out, first, dir) = spawn(tag, &[]).await;
         let json = first
             .strip_prefix("STACK ")
@@ -101,7 +101,7 @@ impl StackUp {
         }
     }
 
-    async fn cmd(&mut self, line: &str) -> Result<Value, String> {
+    pub async fn cmd(&mut self, line: &str) -> Result<Value, String> {
         self.stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
@@ -118,7 +118,7 @@ impl StackUp {
         }
     }
 
-    fn url(&self, name: &str) -> String {
+    pub fn url(&self, name: &str) -> String {
         self.info["components"]
             .as_array()
             .unwrap()
@@ -152,7 +152,7 @@ impl StackUp {
             .collect()
     }
 
-    async fn quit(mut self) {
+    pub async fn quit(mut self) {
         self.stdin.write_all(b"quit\n").await.unwrap();
         let last = tokio::time::timeout(Duration::from_secs(30), self.out.next_line())
             .await
