@@ -9,14 +9,24 @@ use ingest::query::QueryService;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn put_records_become_queryable_and_freshness_follows_the_buffer_interval() {
+async fn put_records_become_queryable_and_freshness_follows_a_1s_buffer_interval() {
+    round_trip(1_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn freshness_follows_a_3s_buffer_interval() {
+    round_trip(3_000).await;
+}
+
+/// Puts 25 events on each of 4 shards, waits until all 100 are queryable exactly once,
+/// and checks `/v1/freshness` per shard against the delivery buffer interval.
+async fn round_trip(interval_ms: u64) {
     let env = Env::start().await;
     let aws = ingest::aws::AwsConfig::local(env.emu.endpoint());
     ingest::query::ensure_wiring(&env.s3, &aws.sqs().await, BUCKET, QUEUE, DLQ)
         .await
         .expect("wiring");
 
-    let interval_ms = 1_000;
     let mut dc = env.config("delivery-e2e");
     dc.buffer.interval_ms = interval_ms;
     let worker = Running::start(dc, None).await;
@@ -45,7 +55,7 @@ async fn put_records_become_queryable_and_freshness_follows_the_buffer_interval(
     }
 
     let mut count = 0;
-    for _ in 0..200 {
+    for _ in 0..400 {
         let v: serde_json::Value = http
             .post(format!("{base}/v1/query"))
             .header("x-api-key", KEY_A)
