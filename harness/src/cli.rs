@@ -129,4 +129,9 @@ pub enum BenchTarget {
     /// (remote_write and OTLP/HTTP, TLS on and off) over an emulator child, driven by an
     /// open-model load generator in this process.
     Gateway(crate::bench::gateway::GatewayBenchArgs),
+    /// Rows/s into committed Parquet: one delivery worker in this process drains a stream
+    /// pre-filled (untimed) with envelopes packed as the gateway packs them, on an emulator
+    /// child (limits off); the committed rows are then counted from the commit chains and
+    /// must equal the rows put.
+    Delivery(crate::bench::delivery::DeliveryBenchArgs),
 }

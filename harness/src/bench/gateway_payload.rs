@@ -84,7 +84,7 @@ fn server_labels(i: usize) -> Vec<(&'static str, String)> {
 
 pub const SERIES: usize = 6_000;
 
-fn series_labels(s: usize) -> (&'static str, Vec<(&'static str, String)>) {
+pub(super) fn series_labels(s: usize) -> (&'static str, Vec<(&'static str, String)>) {
     (METRICS[s % METRICS.len()], server_labels(s / METRICS.len()))
 }
 

@@ -3,6 +3,9 @@
 //! never in timed unit tests.
 
 mod child;
+pub mod delivery;
+mod delivery_fill;
+mod delivery_table;
 mod figures;
 pub mod gateway;
 mod gateway_load;
@@ -46,6 +49,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         BenchTarget::Emulator(a) => emulator(a),
         BenchTarget::Gateway(a) => gateway::run(a),
+        BenchTarget::Delivery(a) => delivery::run(a),
     }
 }
 
