@@ -129,4 +129,8 @@ pub enum BenchTarget {
     /// (remote_write and OTLP/HTTP, TLS on and off) over an emulator child, driven by an
     /// open-model load generator in this process.
     Gateway(crate::bench::gateway::GatewayBenchArgs),
+    /// Latency (p50/p95/p99) of the dashboard's panel queries over millions of rows
+    /// committed through delivery's commit protocol, against the query service in this
+    /// process (embedded backend, 1 h and 12 h ranges; target p95 ≤ 100 ms for ≤ 12 h).
+    Query(crate::bench::query::QueryBenchArgs),
 }

@@ -9,6 +9,9 @@ mod gateway_load;
 mod gateway_payload;
 mod gateway_stack;
 mod kinesis;
+pub mod query;
+mod query_data;
+mod query_service;
 mod s3;
 mod sqs;
 
@@ -46,6 +49,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         BenchTarget::Emulator(a) => emulator(a),
         BenchTarget::Gateway(a) => gateway::run(a),
+        BenchTarget::Query(a) => query::run(a),
     }
 }
 

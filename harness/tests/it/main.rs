@@ -1,5 +1,6 @@
 //! The harness's one integration-test binary: drives the real `gameday` binary.
 
+mod bench_query;
 mod fencing;
 mod judge;
 mod stack;
