@@ -134,4 +134,8 @@ pub enum BenchTarget {
     /// child (limits off); the committed rows are then counted from the commit chains and
     /// must equal the rows put.
     Delivery(crate::bench::delivery::DeliveryBenchArgs),
+    /// Latency (p50/p95/p99) of the dashboard's panel queries over millions of rows
+    /// committed through delivery's commit protocol, against the query service in this
+    /// process (embedded backend, 1 h and 12 h ranges; target p95 ≤ 100 ms for ≤ 12 h).
+    Query(crate::bench::query::QueryBenchArgs),
 }

@@ -12,6 +12,9 @@ mod gateway_load;
 mod gateway_payload;
 mod gateway_stack;
 mod kinesis;
+pub mod query;
+mod query_data;
+mod query_service;
 mod s3;
 mod sqs;
 
@@ -50,6 +53,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Emulator(a) => emulator(a),
         BenchTarget::Gateway(a) => gateway::run(a),
         BenchTarget::Delivery(a) => delivery::run(a),
+        BenchTarget::Query(a) => query::run(a),
     }
 }
 
