@@ -11,6 +11,7 @@ use super::child::{self, Emulator};
 use super::delivery_fill::{self, Filled, Plan};
 use super::delivery_table;
 use super::figures::{Figure, Figures};
+use super::{load_average, measure_and_report};
 use anyhow::{Context, bail};
 use ingest::delivery::{DeliveryConfig, Worker};
 use std::path::PathBuf;
@@ -81,27 +82,7 @@ pub fn run(args: DeliveryBenchArgs) -> anyhow::Result<ExitCode> {
     if args.samples_per_request == 0 || args.events_per_request == 0 || args.read_limit <= 0 {
         bail!("--samples-per-request, --events-per-request and --read-limit must be positive");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let figures = runtime.block_on(figures(&args))?;
-    let previous = Figures::load(&args.baseline);
-    println!("{}", figures.table(previous.as_ref()));
-    figures
-        .save(&args.baseline)
-        .with_context(|| format!("saving figures to {}", args.baseline.display()))?;
-    println!(
-        "figures saved to {} (the next run compares against them)",
-        args.baseline.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    measure_and_report(&args.baseline, figures(&args))
 }
 
 fn worker_config(args: &DeliveryBenchArgs, endpoint: &str) -> DeliveryConfig {

@@ -8,6 +8,7 @@ use super::figures::{Figure, Figures};
 use super::gateway_load::{self, Outcome, Plan};
 use super::gateway_payload::{self, Format};
 use super::gateway_stack::Stack;
+use super::{load_average, measure_and_report};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,27 +62,7 @@ pub fn run(args: GatewayBenchArgs) -> anyhow::Result<ExitCode> {
     if args.samples_per_request == 0 || args.max_in_flight == 0 {
         bail!("--samples-per-request and --max-in-flight must be positive");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let figures = runtime.block_on(figures(&args))?;
-    let previous = Figures::load(&args.baseline);
-    println!("{}", figures.table(previous.as_ref()));
-    figures
-        .save(&args.baseline)
-        .with_context(|| format!("saving figures to {}", args.baseline.display()))?;
-    println!(
-        "figures saved to {} (the next run compares against them)",
-        args.baseline.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    measure_and_report(&args.baseline, figures(&args))
 }
 
 async fn figures(args: &GatewayBenchArgs) -> anyhow::Result<Figures> {

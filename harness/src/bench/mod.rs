@@ -57,22 +57,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn emulator(args: EmulatorBenchArgs) -> anyhow::Result<ExitCode> {
+/// Runs a bench's measurement on a fresh runtime, prints its figures against the previous
+/// run's (kept at `baseline`) and saves them as the next run's baseline.
+fn measure_and_report(
+    baseline: &std::path::Path,
+    measure: impl std::future::Future<Output = anyhow::Result<Figures>>,
+) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let figures = runtime.block_on(emulator_figures(&args))?;
-    let previous = Figures::load(&args.baseline);
+    let figures = runtime.block_on(measure)?;
+    let previous = Figures::load(baseline);
     println!("{}", figures.table(previous.as_ref()));
     figures
-        .save(&args.baseline)
-        .with_context(|| format!("saving figures to {}", args.baseline.display()))?;
+        .save(baseline)
+        .with_context(|| format!("saving figures to {}", baseline.display()))?;
     println!(
         "figures saved to {} (the next run compares against them)",
-        args.baseline.display()
+        baseline.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The machine's 1, 5 and 15 minute load averages, printed beside figures (a busy
+/// machine explains a slow run).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn emulator(args: EmulatorBenchArgs) -> anyhow::Result<ExitCode> {
+    measure_and_report(&args.baseline, emulator_figures(&args))
 }
 
 async fn emulator_figures(args: &EmulatorBenchArgs) -> anyhow::Result<Figures> {

@@ -11,7 +11,8 @@
 use super::figures::{Figure, Figures};
 use super::query_data::{self, Plan};
 use super::query_service::{PanelQuery, Rig, TENANT, panel_queries};
-use anyhow::{Context, bail};
+use super::{load_average, measure_and_report};
+use anyhow::bail;
 use hdrhistogram::Histogram;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,27 +91,7 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<ExitCode> {
     if !(args.max_secs_per_query > 0.0 && args.max_secs_per_query <= 3600.0) {
         bail!("--max-secs-per-query must be in (0, 3600]");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    let figures = runtime.block_on(figures(&args))?;
-    let previous = Figures::load(&args.baseline);
-    println!("{}", figures.table(previous.as_ref()));
-    figures
-        .save(&args.baseline)
-        .with_context(|| format!("saving figures to {}", args.baseline.display()))?;
-    println!(
-        "figures saved to {} (the next run compares against them)",
-        args.baseline.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    measure_and_report(&args.baseline, figures(&args))
 }
 
 fn now_ms() -> i64 {

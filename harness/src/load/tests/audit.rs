@@ -10,20 +10,10 @@ fn ledger() -> (Ledger, Catalog) {
     let c = Catalog::build(3, 200, 1.0);
     let mut l = Ledger::new("run1".into(), 1_000_000, vec!["studio-a".into()]);
     l.index_catalog(0, &c);
-    l.allowed_labels[0] = [
-        "region",
-        "az",
-        "cluster",
-        "shard_id",
-        "instance_type",
-        "build_id",
-        "queue",
-        "asn_bucket",
-        "le",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // The gateway's default allowlist, plus the histogram bucket label.
+    let mut allowed = ingest::gateway::config::HygieneConfig::default().allowlist;
+    allowed.push("le".into());
+    l.allowed_labels[0] = allowed.into_iter().collect();
     (l, c)
 }
 
