@@ -6,6 +6,7 @@ use std::process::Command;
 
 #[test]
 fn bench_delivery_prints_figures_and_saves_them() {
+    let _heavy = crate::HEAVY.blocking_lock();
     let dir = crate::judge::temp_dir("bench-delivery");
     let baseline = dir.join("d.json");
     let out = Command::new(env!("CARGO_BIN_EXE_gameday"))

@@ -27,6 +27,7 @@ fn bench_query(baseline: &std::path::Path) -> (i32, String, String) {
 
 #[test]
 fn bench_query_prints_figures_and_saves_them() {
+    let _heavy = crate::HEAVY.blocking_lock();
     let dir = std::env::temp_dir().join(format!("gameday-it-{}-bench-query", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -123,6 +123,7 @@ async fn fenced_writes(s: &StackUp, name: &str) -> f64 {
 
 #[tokio::test]
 async fn a_sigstopped_delivery_worker_is_fenced_and_its_shards_move_without_loss_or_duplicates() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut s = StackUp::boot("fencing").await;
     let aws = ingest::aws::AwsConfig::local(s.info["backend"].as_str().unwrap());
     let s3 = aws.s3().await;

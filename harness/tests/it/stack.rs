@@ -187,6 +187,7 @@ async fn all_gone(pids: &[u32]) -> Vec<u32> {
 
 #[tokio::test]
 async fn the_default_stack_boots_ready_behind_az_proxies_and_an_az_cut_is_reversible() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut s = StackUp::boot("boot").await;
     // Every component of the default shape is running, or reported missing by name.
     let running: Vec<String> = s.info["components"]
@@ -262,6 +263,7 @@ async fn the_default_stack_boots_ready_behind_az_proxies_and_an_az_cut_is_revers
 
 #[tokio::test]
 async fn a_killed_gateway_is_down_until_restarted_at_the_same_url() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut s = StackUp::boot("restart").await;
     let url = s.url("gateway-b");
     s.cmd("kill gateway-b KILL").await.unwrap();
@@ -288,6 +290,7 @@ async fn a_killed_gateway_is_down_until_restarted_at_the_same_url() {
 
 #[tokio::test]
 async fn ctrl_c_stops_the_stack_and_its_children() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut s = StackUp::boot("ctrlc").await;
     let pids = s.pids();
     let harness = s.child.id().unwrap() as i32;
@@ -304,6 +307,7 @@ async fn ctrl_c_stops_the_stack_and_its_children() {
 
 #[tokio::test]
 async fn a_stack_boots_on_an_already_running_backend() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut emu = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .args(["emulate", "--port", "0", "--print-ready"])
         .stdout(Stdio::piped())
@@ -347,6 +351,7 @@ async fn a_stack_boots_on_an_already_running_backend() {
 
 #[tokio::test]
 async fn children_die_when_the_harness_is_sigkilled() {
+    let _heavy = crate::HEAVY.lock().await;
     let mut s = StackUp::boot("sigkill").await;
     let pids = s.pids();
     assert!(pids.len() >= 3);
@@ -362,6 +367,7 @@ async fn children_die_when_the_harness_is_sigkilled() {
 
 #[tokio::test]
 async fn the_capacity_plan_refuses_an_oversized_load_naming_the_numbers() {
+    let _heavy = crate::HEAVY.lock().await;
     let (mut child, _stdin, _out, first, _dir) = spawn("plan", &["--shards", "2"]).await;
     assert!(first.starts_with("ERR capacity plan refused"), "{first}");
     for figure in [
@@ -377,6 +383,7 @@ async fn the_capacity_plan_refuses_an_oversized_load_naming_the_numbers() {
 
 #[tokio::test]
 async fn events_acked_by_a_gateway_are_committed_to_the_bucket_by_delivery() {
+    let _heavy = crate::HEAVY.lock().await;
     let s = StackUp::boot("flow").await;
     if s.info["missing"].to_string().contains("delivery-") {
         eprintln!("delivery is not in this build: {}", s.info["missing"]);

@@ -10,10 +10,6 @@ mod usage;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
-
-/// Stacks are heavy on a 2-core machine: one scenario run at a time in this binary.
-static ONE_STACK_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 pub struct Outcome {
     pub code: i32,
@@ -132,9 +128,7 @@ pub fn gameday(name: &str, args: &[&str]) -> Outcome {
 
 /// A short run of a scenario: shorter load, lower rate, the same thresholds.
 pub fn short_run(name: &str, scenario: &str, scale: &str, extra: &[&str]) -> Outcome {
-    let _one = ONE_STACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = crate::HEAVY.blocking_lock();
     let mut args = vec![
         "scenario",
         scenario,
