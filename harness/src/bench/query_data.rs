@@ -234,14 +234,7 @@ fn write_shard(
             .collect();
         if !samples.is_empty() {
             out.samples += samples.len() as u64;
-            let env = Envelope {
-                tenant: plan.tenant.clone(),
-                kind: Kind::Metrics as i32,
-                ingest_time_ms: ts + rng.random_range(50..1500),
-                producer: format!("gateway-{}", ["a", "b", "c"][(s % 3) as usize]),
-                samples,
-                events: Vec::new(),
-            };
+            let env = envelope(plan, Kind::Metrics, ts, s, &mut rng, samples, Vec::new());
             push(env, &mut seq, &mut out);
         }
         let n =
@@ -249,14 +242,7 @@ fn write_shard(
         if n > 0 {
             let events: Vec<Event> = (0..n).map(|_| event(ts, &mut rng, &mut last_id)).collect();
             out.events += events.len() as u64;
-            let env = Envelope {
-                tenant: plan.tenant.clone(),
-                kind: Kind::Events as i32,
-                ingest_time_ms: ts + rng.random_range(50..1500),
-                producer: format!("gateway-{}", ["a", "b", "c"][(s % 3) as usize]),
-                samples: Vec::new(),
-                events,
-            };
+            let env = envelope(plan, Kind::Events, ts, s, &mut rng, Vec::new(), events);
             push(env, &mut seq, &mut out);
         }
         // Ingest times trail the scrape by < 1.5 s: an hour ending 5 s ago is complete.
@@ -300,6 +286,27 @@ fn write_shard(
 
 /// One sample of a series at `ts`: gauges wander around their base with a daily swing,
 /// counters grow.
+/// The envelope a gateway would have written for second `second` (gateways take turns):
+/// ingest time trails the scrape by 50 ms..1.5 s.
+fn envelope(
+    plan: &Plan,
+    kind: Kind,
+    ts: i64,
+    second: i64,
+    rng: &mut SmallRng,
+    samples: Vec<Sample>,
+    events: Vec<Event>,
+) -> Envelope {
+    Envelope {
+        tenant: plan.tenant.clone(),
+        kind: kind as i32,
+        ingest_time_ms: ts + rng.random_range(50..1500),
+        producer: format!("gateway-{}", ["a", "b", "c"][(second % 3) as usize]),
+        samples,
+        events,
+    }
+}
+
 fn sample(s: &Series, ts: i64, start_ms: i64, rng: &mut SmallRng) -> Sample {
     let hours = (ts - start_ms) as f64 / 3_600_000.0;
     let value = match s.metric_type {
