@@ -78,7 +78,7 @@ impl MetricsService for Grpc {
         };
         let size = prost::Message::encoded_len(request.get_ref());
         let (_accepted, rejected, message, failure) =
-            gw.ingest_otlp(&tenant, request.get_ref(), size).await;
+            gw.ingest_otlp(&tenant, request.into_inner(), size).await;
         let (status, result) = match failure {
             Some(f) => (
                 match &f {

@@ -227,8 +227,7 @@ async fn otlp_http_handler(
                 return failure_response(&bad("bad_schema", detail));
             }
         };
-        let (accepted, rejected, message, failure) =
-            gw.ingest_otlp(&tenant, &req, body.len()).await;
+        let (accepted, rejected, message, failure) = gw.ingest_otlp(&tenant, req, body.len()).await;
         let _ = accepted;
         if let Some(f) = failure {
             return failure_response(&f);

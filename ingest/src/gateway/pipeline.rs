@@ -286,7 +286,7 @@ impl Gateway {
     pub async fn ingest_otlp(
         &self,
         tenant: &str,
-        req: &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+        req: opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
         body_bytes: usize,
     ) -> (usize, usize, String, Option<Failure>) {
         use super::hygiene::AttributeVerdict;

@@ -55,7 +55,7 @@ fn bodies_decode_into_the_rows_the_ledger_expects() {
                 Protocol::Otlp => {
                     let body = otlp::body(&c, &batch);
                     let req = gw_otlp::decode_protobuf(&body).unwrap();
-                    let conv = gw_otlp::convert(&req, |_| false, true);
+                    let conv = gw_otlp::convert(req, |_| false, true);
                     assert!(conv.rejected.is_empty(), "{:?}", conv.rejected);
                     assert_eq!(conv.dropped_resource_attributes, 2);
                     conv.series
