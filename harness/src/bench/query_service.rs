@@ -1,6 +1,7 @@
 //! The rig of `gameday bench query`, all in this process: the embedded backend on
 //! 127.0.0.1:0 with the bucket → queue notification wiring, the query service on
-//! 127.0.0.1:0 (plain HTTP, one tenant with an API key, default limits), and the client
+//! 127.0.0.1:0 (plain HTTP, one tenant with an API key, default limits, the object cache
+//! the bench asks for), and the client
 //! side: the dashboard's panel queries, one `/v1/query` call, and the service's own
 //! `/metrics` counters.
 
@@ -100,7 +101,7 @@ pub struct Rig {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-fn config(endpoint: &str) -> QueryConfig {
+fn config(endpoint: &str, cache_bytes: u64) -> QueryConfig {
     let mut c = QueryConfig {
         plain_http: true,
         aws: AwsConfig::local(endpoint),
@@ -121,16 +122,18 @@ fn config(endpoint: &str) -> QueryConfig {
         secret: Secret::new("query-bench-signing-secret-0123456789abcdef"),
     }];
     c.catalog.wait_secs = 1;
+    c.cache.object_bytes = cache_bytes;
     c
 }
 
 impl Rig {
-    /// Backend, wiring, then the query service (its catalog follows what gets committed).
-    pub async fn start() -> anyhow::Result<Rig> {
+    /// Backend, wiring, then the query service (its catalog follows what gets committed)
+    /// with an object cache of `cache_bytes`.
+    pub async fn start(cache_bytes: u64) -> anyhow::Result<Rig> {
         let emu = mocks::Emulator::start(EmulatorConfig::default(), ([127, 0, 0, 1], 0).into())
             .await
             .context("starting the embedded backend on 127.0.0.1:0")?;
-        let cfg = config(&emu.endpoint());
+        let cfg = config(&emu.endpoint(), cache_bytes);
         let (s3, sqs) = (cfg.aws.s3().await, cfg.aws.sqs().await);
         ingest::query::ensure_wiring(&s3, &sqs, &cfg.bucket, &cfg.queue, DLQ)
             .await
