@@ -46,6 +46,10 @@ pub struct QueryBenchArgs {
     /// objects from the bucket). The service's default is 256.
     #[arg(long, default_value_t = 256)]
     pub cache_mib: u64,
+    /// Print each query's `EXPLAIN ANALYZE` (operator times and rows) for the longest
+    /// range, after its measured runs: where the time goes.
+    #[arg(long)]
+    pub explain: bool,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -261,6 +265,13 @@ async fn measure_one(
     );
     if let Some(e) = first_error {
         eprintln!("      first failure: {e}");
+    }
+    let longest = args.ranges.iter().max().copied().unwrap_or(0) as i64 * 3_600_000;
+    if args.explain && to_ms - from_ms == longest {
+        match rig.explain(sql).await? {
+            Ok(plan) => eprintln!("{plan}"),
+            Err(e) => eprintln!("      EXPLAIN ANALYZE failed: {e}"),
+        }
     }
     Ok(Measured {
         hist,

@@ -196,6 +196,31 @@ impl Rig {
 
     /// POST /v1/query (JSON); the status and the answer's `row_count`, or the body text.
     pub async fn query(&self, sql: &str) -> anyhow::Result<Result<u64, String>> {
+        Ok(self
+            .answer(sql)
+            .await?
+            .map(|v| v["row_count"].as_u64().unwrap_or(0)))
+    }
+
+    /// `EXPLAIN ANALYZE` of `sql` as the service runs it: the plan with each operator's
+    /// time and rows (text), or the failure.
+    pub async fn explain(&self, sql: &str) -> anyhow::Result<Result<String, String>> {
+        let v = match self.answer(&format!("EXPLAIN ANALYZE {sql}")).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let plan = v["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_array()?.get(1)?.as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Ok(plan))
+    }
+
+    /// POST /v1/query (JSON); the answer, or the status and body text.
+    async fn answer(&self, sql: &str) -> anyhow::Result<Result<serde_json::Value, String>> {
         let r = self
             .http
             .post(format!("{}/v1/query", self.base))
@@ -213,7 +238,7 @@ impl Rig {
             )));
         }
         let v: serde_json::Value = serde_json::from_slice(&body).context("answer is not JSON")?;
-        Ok(Ok(v["row_count"].as_u64().unwrap_or(0)))
+        Ok(Ok(v))
     }
 
     /// A counter of the service's `/metrics` (0 when absent).
