@@ -24,9 +24,10 @@ pub fn sort_metrics(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     let mut keys = METRICS_SORT
         .iter()
         .map(|name| {
-            let values = batch.column_by_name(name).cloned().ok_or_else(|| {
-                ArrowError::SchemaError(format!("sort column {name} missing"))
-            })?;
+            let values = batch
+                .column_by_name(name)
+                .cloned()
+                .ok_or_else(|| ArrowError::SchemaError(format!("sort column {name} missing")))?;
             Ok(SortColumn {
                 values,
                 options: None,
