@@ -273,7 +273,10 @@ mod tests {
         assert_eq!((m.misses.get(), m.hits.get()), (1, 1));
         // Four more objects pass the 100-byte budget: the least recently used (a) goes.
         for k in ["b", "c", "d", "e"] {
-            store.get_ranges(&Path::from(k), &[0..1, 1..2]).await.unwrap();
+            store
+                .get_ranges(&Path::from(k), &[0..1, 1..2])
+                .await
+                .unwrap();
         }
         assert_eq!((m.evictions.get(), m.bytes.get()), (1, 100));
         store.get_ranges(&a, &[0..1, 1..2]).await.unwrap();
