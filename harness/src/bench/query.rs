@@ -5,9 +5,12 @@
 //! through delivery's own commit protocol ([`super::query_data`]). Phase 2: every panel
 //! query × time range (ending at the newest data) runs sequentially over HTTP
 //! (`/v1/query`, JSON) after one unmeasured warm-up run; figures are p50/p95/p99 per
-//! query, the overall p95 of the ranges ≤ 12 h against its target, and the objects the
-//! service read and pruned per query (its `/metrics`).
+//! query, the overall p95 of the ranges ≤ 12 h against its target, the process CPU time
+//! per query (emulator, service and client all run here: a figure that a busy machine
+//! disturbs less than wall time), and the objects the service read and pruned and its
+//! object cache's hits and misses per query (its `/metrics`).
 
+use super::child::cpu_seconds_of;
 use super::figures::{Figure, Figures};
 use super::query_data::{self, Plan};
 use super::query_service::{PanelQuery, Rig, TENANT, panel_queries};
@@ -39,6 +42,14 @@ pub struct QueryBenchArgs {
     /// Stop measuring one query and range after this many seconds, iterations left or not.
     #[arg(long, default_value_t = 30.0)]
     pub max_secs_per_query: f64,
+    /// The query service's in-memory object cache in MiB (0: off, every query reads its
+    /// objects from the bucket). The service's default is 256.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mib: u64,
+    /// Print each query's `EXPLAIN ANALYZE` (operator times and rows) for the longest
+    /// range, after its measured runs: where the time goes.
+    #[arg(long)]
+    pub explain: bool,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -59,12 +70,13 @@ fn parse_hours(s: &str) -> Result<u32, String> {
 const TARGET_P95_MS: f64 = 100.0;
 const DASHBOARD_RANGE_LIMIT_H: u32 = 12;
 
-/// Not a panel: the per-cluster p99 the issue's DuckDB comparison ran (labels as stored).
+/// Not a panel: the per-cluster p99 the issue's DuckDB comparison ran (`cluster` is a
+/// promoted label column).
 fn cluster_p99() -> PanelQuery {
     PanelQuery {
         title: "per-cluster p99 (not a panel; the issue's DuckDB comparison)".into(),
         name: "x_cluster_p99".into(),
-        sql: "SELECT labels['cluster'] AS cluster, approx_percentile_cont(value, 0.99) AS p99 \
+        sql: "SELECT cluster, approx_percentile_cont(value, 0.99) AS p99 \
               FROM metrics WHERE metric = 'game_server_memory_bytes' \
               AND ingest_time >= to_timestamp_millis(${__from}) \
               AND ingest_time < to_timestamp_millis(${__to}) GROUP BY 1 ORDER BY 1"
@@ -88,6 +100,9 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<ExitCode> {
     if args.ranges.is_empty() || args.ranges.len() > 8 {
         bail!("--ranges takes 1 to 8 ranges");
     }
+    if args.cache_mib > 64 << 10 {
+        bail!("--cache-mib must be at most 65,536");
+    }
     if !(args.max_secs_per_query > 0.0 && args.max_secs_per_query <= 3600.0) {
         bail!("--max-secs-per-query must be in (0, 3600]");
     }
@@ -104,15 +119,16 @@ fn now_ms() -> i64 {
 async fn figures(args: &QueryBenchArgs) -> anyhow::Result<Figures> {
     let queries = panel_queries()?;
     eprintln!(
-        "bench query: {} panel queries × ranges {:?} h, {} runs each (+1 warm-up), seed {}, load average {}",
+        "bench query: {} panel queries × ranges {:?} h, {} runs each (+1 warm-up), object cache {} MiB, seed {}, load average {}",
         queries.len(),
         args.ranges,
         args.iterations,
+        args.cache_mib,
         args.seed,
         load_average()
     );
     let setup = Instant::now();
-    let rig = Rig::start().await?;
+    let rig = Rig::start(args.cache_mib << 20).await?;
     let plan = Plan {
         tenant: TENANT.into(),
         rows: args.rows,
@@ -182,7 +198,15 @@ struct Measured {
     hist: Histogram<u64>,
     scanned: f64,
     pruned: f64,
+    hits: f64,
+    misses: f64,
+    /// Process CPU milliseconds per run.
+    cpu_ms: f64,
     errors: u64,
+}
+
+fn cpu_now() -> anyhow::Result<f64> {
+    cpu_seconds_of(std::process::id()).ok_or_else(|| anyhow::anyhow!("reading /proc/self/stat"))
 }
 
 async fn measure_one(
@@ -200,6 +224,9 @@ async fn measure_one(
     };
     let scanned0 = rig.counter("query_objects_scanned_total").await?;
     let pruned0 = rig.counter("query_objects_pruned_total").await?;
+    let hits0 = rig.counter("query_object_cache_hits_total").await?;
+    let misses0 = rig.counter("query_object_cache_misses_total").await?;
+    let cpu0 = cpu_now()?;
     let mut hist = Histogram::<u64>::new(3)?;
     let mut errors = 0u64;
     let mut first_error = None;
@@ -219,10 +246,13 @@ async fn measure_one(
         }
     }
     let runs = (hist.len() + errors).max(1) as f64;
+    let cpu_ms = (cpu_now()? - cpu0) * 1000.0 / runs;
+    let hits = (rig.counter("query_object_cache_hits_total").await? - hits0) / runs;
+    let misses = (rig.counter("query_object_cache_misses_total").await? - misses0) / runs;
     let scanned = (rig.counter("query_objects_scanned_total").await? - scanned0) / runs;
     let pruned = (rig.counter("query_objects_pruned_total").await? - pruned0) / runs;
     eprintln!(
-        "    {label:<24} {:>3} runs: p50 {:>8.1} p95 {:>8.1} p99 {:>8.1} ms; objects read {scanned:>5.1} pruned {pruned:>5.1} per query; {rows} rows answered{}",
+        "    {label:<24} {:>3} runs: p50 {:>8.1} p95 {:>8.1} p99 {:>8.1} ms, CPU {cpu_ms:>7.1} ms; objects read {scanned:>5.1} pruned {pruned:>5.1} cache hits {hits:>6.1} misses {misses:>5.1} per query; {rows} rows answered{}",
         hist.len(),
         ms(&hist, 0.5),
         ms(&hist, 0.95),
@@ -236,10 +266,20 @@ async fn measure_one(
     if let Some(e) = first_error {
         eprintln!("      first failure: {e}");
     }
+    let longest = args.ranges.iter().max().copied().unwrap_or(0) as i64 * 3_600_000;
+    if args.explain && to_ms - from_ms == longest {
+        match rig.explain(sql).await? {
+            Ok(plan) => eprintln!("{plan}"),
+            Err(e) => eprintln!("      EXPLAIN ANALYZE failed: {e}"),
+        }
+    }
     Ok(Measured {
         hist,
         scanned,
         pruned,
+        hits,
+        misses,
+        cpu_ms,
         errors,
     })
 }
@@ -260,13 +300,22 @@ async fn measure(
         let range = format!("{hours}h");
         eprintln!("  range {range}:");
         let mut all = Histogram::<u64>::new(3)?;
-        let (mut scanned, mut pruned) = (0.0, 0.0);
+        let (mut scanned, mut pruned, mut hits, mut misses, mut cpu) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for q in panels {
             let m = measure_one(args, rig, q, from_ms, to_ms).await?;
             out.extend(percentiles(&format!("{range}.{}", q.name), &m.hist));
+            out.push(Figure::new(
+                &format!("{range}.{}.cpu", q.name),
+                m.cpu_ms,
+                "ms",
+                false,
+            ));
             all.add(&m.hist)?;
             scanned += m.scanned;
             pruned += m.pruned;
+            hits += m.hits;
+            misses += m.misses;
+            cpu += m.cpu_ms;
             errors += m.errors;
         }
         let n = panels.len() as f64;
@@ -288,11 +337,35 @@ async fn measure(
             "/query",
             true,
         ));
+        out.push(Figure::new(
+            &format!("{range}.all.cpu"),
+            cpu / n,
+            "ms/query",
+            false,
+        ));
+        out.push(Figure::new(
+            &format!("{range}.cache_hits"),
+            hits / n,
+            "/query",
+            true,
+        ));
+        out.push(Figure::new(
+            &format!("{range}.cache_misses"),
+            misses / n,
+            "/query",
+            false,
+        ));
         if hours <= DASHBOARD_RANGE_LIMIT_H {
             dashboard.add(&all)?;
         }
         let m = measure_one(args, rig, &extra, from_ms, to_ms).await?;
         out.extend(percentiles(&format!("{range}.{}", extra.name), &m.hist));
+        out.push(Figure::new(
+            &format!("{range}.{}.cpu", extra.name),
+            m.cpu_ms,
+            "ms",
+            false,
+        ));
         errors += m.errors;
     }
     if !dashboard.is_empty() {

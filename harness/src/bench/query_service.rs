@@ -1,6 +1,7 @@
 //! The rig of `gameday bench query`, all in this process: the embedded backend on
 //! 127.0.0.1:0 with the bucket → queue notification wiring, the query service on
-//! 127.0.0.1:0 (plain HTTP, one tenant with an API key, default limits), and the client
+//! 127.0.0.1:0 (plain HTTP, one tenant with an API key, default limits, the object cache
+//! the bench asks for), and the client
 //! side: the dashboard's panel queries, one `/v1/query` call, and the service's own
 //! `/metrics` counters.
 
@@ -100,7 +101,7 @@ pub struct Rig {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-fn config(endpoint: &str) -> QueryConfig {
+fn config(endpoint: &str, cache_bytes: u64) -> QueryConfig {
     let mut c = QueryConfig {
         plain_http: true,
         aws: AwsConfig::local(endpoint),
@@ -121,16 +122,18 @@ fn config(endpoint: &str) -> QueryConfig {
         secret: Secret::new("query-bench-signing-secret-0123456789abcdef"),
     }];
     c.catalog.wait_secs = 1;
+    c.cache.object_bytes = cache_bytes;
     c
 }
 
 impl Rig {
-    /// Backend, wiring, then the query service (its catalog follows what gets committed).
-    pub async fn start() -> anyhow::Result<Rig> {
+    /// Backend, wiring, then the query service (its catalog follows what gets committed)
+    /// with an object cache of `cache_bytes`.
+    pub async fn start(cache_bytes: u64) -> anyhow::Result<Rig> {
         let emu = mocks::Emulator::start(EmulatorConfig::default(), ([127, 0, 0, 1], 0).into())
             .await
             .context("starting the embedded backend on 127.0.0.1:0")?;
-        let cfg = config(&emu.endpoint());
+        let cfg = config(&emu.endpoint(), cache_bytes);
         let (s3, sqs) = (cfg.aws.s3().await, cfg.aws.sqs().await);
         ingest::query::ensure_wiring(&s3, &sqs, &cfg.bucket, &cfg.queue, DLQ)
             .await
@@ -193,6 +196,31 @@ impl Rig {
 
     /// POST /v1/query (JSON); the status and the answer's `row_count`, or the body text.
     pub async fn query(&self, sql: &str) -> anyhow::Result<Result<u64, String>> {
+        Ok(self
+            .answer(sql)
+            .await?
+            .map(|v| v["row_count"].as_u64().unwrap_or(0)))
+    }
+
+    /// `EXPLAIN ANALYZE` of `sql` as the service runs it: the plan with each operator's
+    /// time and rows (text), or the failure.
+    pub async fn explain(&self, sql: &str) -> anyhow::Result<Result<String, String>> {
+        let v = match self.answer(&format!("EXPLAIN ANALYZE {sql}")).await? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let plan = v["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_array()?.get(1)?.as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Ok(plan))
+    }
+
+    /// POST /v1/query (JSON); the answer, or the status and body text.
+    async fn answer(&self, sql: &str) -> anyhow::Result<Result<serde_json::Value, String>> {
         let r = self
             .http
             .post(format!("{}/v1/query", self.base))
@@ -210,7 +238,7 @@ impl Rig {
             )));
         }
         let v: serde_json::Value = serde_json::from_slice(&body).context("answer is not JSON")?;
-        Ok(Ok(v["row_count"].as_u64().unwrap_or(0)))
+        Ok(Ok(v))
     }
 
     /// A counter of the service's `/metrics` (0 when absent).

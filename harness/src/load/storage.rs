@@ -225,6 +225,7 @@ pub fn read_object(bytes: Bytes, kind: Kind, auditor: &mut Auditor<'_>) -> anyho
                 values.as_string_opt::<i32>().context("label values")?,
             );
             let offsets = labels.value_offsets();
+            let promoted = ingest::table::labels::PromotedColumns::from_batch(&batch)?;
             let mut pairs: Vec<(&str, &str)> = Vec::new();
             for i in 0..batch.num_rows() {
                 pairs.clear();
@@ -232,6 +233,7 @@ pub fn read_object(bytes: Bytes, kind: Kind, auditor: &mut Auditor<'_>) -> anyho
                 for j in a..b {
                     pairs.push((keys.value(j), values.value(j)));
                 }
+                promoted.push(i, &mut pairs);
                 pairs.sort_unstable();
                 let row = SampleRow {
                     tenant: tenant.value(i),

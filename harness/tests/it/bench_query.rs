@@ -41,6 +41,8 @@ fn bench_query_prints_figures_and_saves_them() {
         "1h.players_by_region.p95",
         "12h.samples_per_min.p99",
         "12h.objects_pruned",
+        "12h.all.cpu",
+        "12h.cache_hits",
         "dashboard_le_12h.p95",
         "errors",
     ] {
@@ -52,6 +54,12 @@ fn bench_query_prints_figures_and_saves_them() {
     let figures = saved["figures"].as_array().unwrap();
     let errors = figures.iter().find(|f| f["name"] == "errors").unwrap();
     assert_eq!(errors["value"], 0.0, "{log}");
+    // The object cache is on by default: measured runs read the objects from memory.
+    let hits = figures
+        .iter()
+        .find(|f| f["name"] == "12h.cache_hits")
+        .unwrap();
+    assert!(hits["value"].as_f64().unwrap() > 0.0, "{log}");
 
     // The same seed commits the same data: the second run compares with the first.
     let (code, stdout, stderr) = bench_query(&baseline);

@@ -1,11 +1,12 @@
 //! Envelope items → Arrow record batches, exactly per `table::schema`: one `metrics` row
-//! per sample (labels map without `__name__`, `series_id` fingerprint of all labels, the
+//! per sample (promoted labels in their own columns, the other labels in a map without `__name__`, `series_id` fingerprint of all labels, the
 //! full histogram structure, exemplars as JSON) and one `events` row per event; every row
 //! carries its Kinesis shard, sequence number and position inside the envelope.
 
 use crate::envelope::{Envelope, Exemplar, Histogram, MetricType, Sample, Value};
 use crate::keys::series_fingerprint;
 use crate::table::SeqNo;
+use crate::table::labels::PromotedBuilder;
 use crate::table::schema::{events_schema, metric_type_name, metrics_schema};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, MapBuilder, MapFieldNames,
@@ -141,6 +142,7 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
     let mut exp_neg_counts = list_u64();
     let mut exemplars = StringBuilder::new();
     let mut prov = Provenance::new();
+    let mut promoted = PromotedBuilder::default();
 
     for rec in records {
         for (sub_seq, s) in rec.envelope.samples.iter().enumerate() {
@@ -149,13 +151,14 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
             for l in &s.labels {
                 if l.name == "__name__" {
                     name = &l.value;
-                } else {
+                } else if !promoted.offer(&l.name, &l.value) {
                     labels.keys().append_value(&l.name);
                     labels.values().append_value(&l.value);
                 }
             }
             metric.append_value(name);
             labels.append(true)?;
+            promoted.end_row();
             series_id.append_value(series_fingerprint(&s.labels));
             timestamp.append_value(s.timestamp_ms);
             let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
@@ -260,6 +263,7 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
         Arc::new(exemplars.finish()),
     ];
     prov.finish(&mut cols);
+    promoted.finish(&mut cols);
     RecordBatch::try_new(metrics_schema(), cols)
 }
 

@@ -23,6 +23,25 @@ pub struct QueryConfig {
     pub tenants: Vec<TenantConfig>,
     pub limits: QueryLimits,
     pub catalog: CatalogConfig,
+    pub cache: CacheConfig,
+}
+
+/// The in-memory cache of committed data objects (they are immutable, so it is never
+/// invalidated; see `query::cache`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Bytes of object data kept at most (least recently used out first); 0 turns the
+    /// cache off (every query reads its objects from the bucket).
+    pub object_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            object_bytes: 256 << 20,
+        }
+    }
 }
 
 impl Default for QueryConfig {
@@ -38,6 +57,7 @@ impl Default for QueryConfig {
             tenants: Vec::new(),
             limits: QueryLimits::default(),
             catalog: CatalogConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -123,6 +143,7 @@ mod tests {
         assert_eq!(c.limits.max_rows, 5);
         assert_eq!(c.limits.memory_bytes, 256 << 20);
         assert_eq!(c.limits.concurrency_per_tenant, 4);
+        assert_eq!(c.cache.object_bytes, 256 << 20);
         let e = toml::from_str::<QueryConfig>("[limits]\nmax_rowz = 1").unwrap_err();
         assert!(e.to_string().contains("max_rowz"), "{e}");
     }

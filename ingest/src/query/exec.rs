@@ -7,6 +7,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use axum::response::{IntoResponse, Response};
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use futures::StreamExt;
 use http::{HeaderValue, StatusCode, header};
 
@@ -155,12 +156,17 @@ pub async fn execute(
     sql_options()
         .verify_plan(&plan)
         .map_err(|e| QueryFailure::Refused(e.strip_backtrace()))?;
-    let df = ctx
+    // EXPLAIN [ANALYZE] must stay the plan's root (its rows are few; the cap still holds).
+    let explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
+    let mut df = ctx
         .execute_logical_plan(plan)
         .await
-        .map_err(QueryFailure::classify)?
-        .limit(0, Some(max_rows.saturating_add(1)))
         .map_err(QueryFailure::classify)?;
+    if !explain {
+        df = df
+            .limit(0, Some(max_rows.saturating_add(1)))
+            .map_err(QueryFailure::classify)?;
+    }
     let mut stream = df.execute_stream().await.map_err(QueryFailure::classify)?;
     let schema: SchemaRef = stream.schema();
     let mut batches = Vec::new();

@@ -1,7 +1,8 @@
 //! The query service's own telemetry at `/metrics` (Prometheus text): queries by tenant
 //! and outcome, query latency (exponential buckets, 1 ms … ~1 min), catalog messages by
 //! outcome and reason, commits and objects applied, objects per tenant and table, objects
-//! pruned before reading, refused credentials and refused object-store paths.
+//! pruned before reading, refused credentials and refused object-store paths, and the
+//! object cache's hits, misses, evictions and bytes held.
 
 use super::catalog::{Applied, Catalog};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -57,6 +58,7 @@ pub struct Metrics {
     pub unauthorized: Family<ReasonLabels, Counter>,
     pub store_refused: Family<TenantLabels, Counter>,
     pub rebuilds: Counter,
+    pub cache: super::cache::CacheMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,6 +82,7 @@ impl Default for Metrics {
             unauthorized: Family::default(),
             store_refused: Family::default(),
             rebuilds: Counter::default(),
+            cache: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -136,6 +139,26 @@ impl Default for Metrics {
             "catalog_rebuilds",
             "Start-up rebuilds from the lease heads",
             m.rebuilds.clone(),
+        );
+        registry.register(
+            "object_cache_hits",
+            "Object reads answered from the in-memory object cache",
+            m.cache.hits.clone(),
+        );
+        registry.register(
+            "object_cache_misses",
+            "Object reads that fetched the whole object from the bucket",
+            m.cache.misses.clone(),
+        );
+        registry.register(
+            "object_cache_evictions",
+            "Objects dropped from the cache to stay within its byte budget",
+            m.cache.evictions.clone(),
+        );
+        registry.register(
+            "object_cache_bytes",
+            "Bytes of object data the cache holds",
+            m.cache.bytes.clone(),
         );
         Self { registry, ..m }
     }

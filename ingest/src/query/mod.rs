@@ -4,13 +4,15 @@
 //! - [`catalog`] follows the lease heads (start-up rebuild, then S3 notifications over
 //!   SQS) and knows which objects make up each tenant's tables;
 //! - [`session`] builds a DataFusion session per request over that tenant's objects only
-//!   ([`table`]), through a tenant-scoped read-only object store ([`store`]);
+//!   ([`table`]), through a tenant-scoped read-only object store ([`store`]) over an
+//!   in-memory cache of the immutable committed objects ([`cache`]);
 //! - [`exec`] runs the SQL with the limits, [`encode`] writes JSON or Arrow IPC;
 //! - [`http`] serves it; [`metrics`] is its own telemetry.
 //!
 //! [`QueryService::start`] builds the state and starts the catalog; [`router`] is the app;
 //! [`run`] serves it on a listener until shutdown.
 
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod encode;
@@ -100,7 +102,11 @@ impl QueryService {
         let metrics = Arc::new(metrics::Metrics::default());
         let sessions = session::Sessions::new(
             &config.bucket,
-            bucket_store(&config)?,
+            Arc::new(cache::CachedStore::new(
+                bucket_store(&config)?,
+                config.cache.object_bytes,
+                metrics.cache.clone(),
+            )),
             config.limits.memory_bytes,
             catalog.clone(),
             metrics.clone(),

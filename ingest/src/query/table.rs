@@ -40,6 +40,21 @@ fn partition_fields() -> Vec<FieldRef> {
     ]
 }
 
+/// `schema` with its `Utf8` columns read as `Utf8View`: the Parquet reader then points
+/// into the decoded dictionary pages instead of copying every row's string, and
+/// group-bys compare inlined prefixes (DataFusion's own default for Parquet).
+fn string_views(schema: &Schema) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+            _ => f.clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 #[derive(Debug)]
 pub struct CommittedTable {
     file_schema: SchemaRef,
@@ -56,6 +71,7 @@ impl CommittedTable {
         store_url: ObjectStoreUrl,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let file_schema = string_views(&file_schema);
         let mut fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
         fields.extend(partition_fields());
         let schema = Arc::new(Schema::new(fields));

@@ -6,7 +6,11 @@
 //! `metrics`: one row per sample. Identity: (tenant, series_id/labels, timestamp).
 //! Numbers fill `value`; classic histograms fill `hist_*` (bounds + one count per bucket);
 //! exponential histograms fill `exp_*` (scale, zero bucket, offsets, counts) — nothing of
-//! a histogram's structure is lost. Exemplars are kept as JSON text.
+//! a histogram's structure is lost. Exemplars are kept as JSON text. The gateway's label
+//! allowlist ([`PROMOTED_LABELS`]) is stored as its own dictionary-encoded columns (null when
+//! a sample lacks the label), after the provenance columns; every other label stays in the
+//! `labels` map ([`super::labels`] splits and rejoins them). Delivery groups each object's
+//! rows by [`METRICS_SORT`] so `metric = …` prunes pages by their statistics.
 //!
 //! `events`: one row per event. Identity: (tenant, event_id). `event_data` is JSON text.
 
@@ -26,7 +30,30 @@ fn list_of(item: DataType) -> DataType {
     DataType::List(Arc::new(Field::new("item", item, false)))
 }
 
-/// `labels` as a map (keys sorted, `__name__` excluded — it is the `metric` column).
+/// Labels stored as their own columns (the gateway's allowlist, fixed), in column order.
+pub const PROMOTED_LABELS: [&str; 8] = [
+    "region",
+    "az",
+    "cluster",
+    "shard_id",
+    "instance_type",
+    "build_id",
+    "queue",
+    "asn_bucket",
+];
+
+/// How rows are grouped inside a `metrics` object (delivery sorts by it before encoding,
+/// ties keeping their arrival order).
+pub const METRICS_SORT: [&str; 1] = ["metric"];
+
+/// Type of a promoted label column: few distinct values, so dictionary-encoded in Arrow
+/// as in Parquet (group-bys hash the keys' values once per dictionary, not per row).
+pub fn promoted_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `labels` as a map (keys sorted, `__name__` excluded — it is the `metric` column — and
+/// so are the [`PROMOTED_LABELS`], which have their own columns).
 pub fn labels_type() -> DataType {
     let entries = Field::new(
         "entries",
@@ -78,6 +105,11 @@ static METRICS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("exemplars", DataType::Utf8, true),
     ];
     fields.extend(provenance());
+    fields.extend(
+        PROMOTED_LABELS
+            .iter()
+            .map(|l| Field::new(*l, promoted_type(), true)),
+    );
     Arc::new(Schema::new(fields))
 });
 
@@ -126,6 +158,19 @@ mod tests {
             for col in ["tenant", "ingest_time", KINESIS_SHARD, KINESIS_SEQ, SUB_SEQ] {
                 assert!(s.field_with_name(col).is_ok(), "{col} missing");
             }
+        }
+    }
+
+    #[test]
+    fn promoted_labels_are_nullable_dictionary_columns_and_sort_keys_exist() {
+        let s = metrics_schema();
+        for l in PROMOTED_LABELS {
+            let f = s.field_with_name(l).expect("promoted column");
+            assert!(f.is_nullable());
+            assert_eq!(f.data_type(), &promoted_type());
+        }
+        for k in METRICS_SORT {
+            assert!(s.field_with_name(k).is_ok(), "{k} missing");
         }
     }
 }

@@ -244,13 +244,19 @@ fn metric_rows(b: &RecordBatch) -> Vec<(RowKey, serde_json::Value)> {
         .as_primitive::<UInt64Type>()
         .clone();
     let exemplars = str_col(b, "exemplars");
+    let promoted = ingest::table::labels::PromotedColumns::from_batch(b).expect("promoted labels");
     (0..b.num_rows())
         .map(|i| {
             let entries = labels.value(i);
             let keys = entries.column(0).as_string::<i32>();
             let vals = entries.column(1).as_string::<i32>();
-            let lm: serde_json::Map<String, serde_json::Value> = (0..keys.len())
-                .map(|j| (keys.value(j).to_string(), json!(vals.value(j))))
+            let mut pairs: Vec<(&str, &str)> = (0..keys.len())
+                .map(|j| (keys.value(j), vals.value(j)))
+                .collect();
+            promoted.push(i, &mut pairs);
+            let lm: serde_json::Map<String, serde_json::Value> = pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
                 .collect();
             let mut v = json!({
                 "tenant": str_col(b, "tenant").value(i),

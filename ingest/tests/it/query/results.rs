@@ -11,19 +11,35 @@ async fn committed_rows_come_back_as_json_and_as_arrow() {
     let obj = metrics(A, "shardId-000000000000", 1, &samples(4, T0));
     fx.committer.commit("shardId-000000000000", vec![obj]).await;
     let s = fx.service().await;
-    let sql = "SELECT metric, series_id, value, labels['region'] AS region, dt, hour \
+    let sql = "SELECT metric, series_id, value, region, labels['game_mode'] AS mode, dt, hour \
                FROM metrics ORDER BY value";
     let (status, v) = fx.query(&s, KEY_A, sql).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         v["columns"],
-        serde_json::json!(["metric", "series_id", "value", "region", "dt", "hour"])
+        serde_json::json!([
+            "metric",
+            "series_id",
+            "value",
+            "region",
+            "mode",
+            "dt",
+            "hour"
+        ])
     );
     assert_eq!(v["row_count"], 4);
     assert_eq!(v["truncated"], false);
     assert_eq!(
         v["rows"][1],
-        serde_json::json!(["players_online", 2, 1.0, "eu-west-1", "2026-11-26", "10"])
+        serde_json::json!([
+            "players_online",
+            2,
+            1.0,
+            "eu-west-1",
+            "ranked",
+            "2026-11-26",
+            "10"
+        ])
     );
 
     let r = fx
@@ -263,4 +279,16 @@ async fn the_service_speaks_tls_unless_plain_http_is_set() {
     );
     let _ = tx.send(());
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_analyze_answers_with_the_plan() {
+    let mut fx = Fixture::start().await;
+    let obj = metrics(A, "shardId-000000000000", 1, &samples(4, T0));
+    fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    let s = fx.service().await;
+    let sql = "EXPLAIN ANALYZE SELECT region, count(*) FROM metrics GROUP BY 1";
+    let (status, v) = fx.query(&s, KEY_A, sql).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["rows"].to_string().contains("DataSourceExec"), "{v}");
 }
