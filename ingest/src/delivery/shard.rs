@@ -10,8 +10,9 @@ use super::metrics;
 use super::reader::{ReadError, Reader};
 use super::rows::BufferedRecord;
 use super::store::StoreError;
+use super::view::Body;
 use super::worker::{Inner, Mode};
-use crate::envelope::{Envelope, Kind};
+use crate::envelope::Kind;
 use crate::table::layout::error_key;
 use crate::table::{Commit, Lease, Partition, Resume, SeqNo};
 use base64::Engine;
@@ -174,9 +175,12 @@ impl Task {
             }
             // GetRecords at most once per pace (AWS allows 5 calls/s per shard), however
             // often flushes and renewals wake the loop.
+            // Paced from the call's start (5 calls/s is AWS's limit on call starts), so the
+            // decoding of a batch overlaps the pause instead of adding to it.
             if Instant::now() >= self.next_read_at {
+                let started = Instant::now();
                 match self.read().await {
-                    Ok(d) => self.next_read_at = Instant::now() + d,
+                    Ok(d) => self.next_read_at = started + d,
                     Err(exit) => return exit,
                 }
             }
@@ -360,7 +364,7 @@ impl Task {
         self.pending_errors = left;
     }
 
-    /// One GetRecords call; returns how long to wait before the next one.
+    /// One GetRecords call; returns how long after its start the next one may begin.
     async fn read(&mut self) -> Result<Duration, ShardExit> {
         let idle = Duration::from_millis(self.w.config.read.idle_poll_ms);
         let m = &self.w.metrics;
@@ -414,7 +418,7 @@ impl Task {
     }
 
     fn accept(&mut self, seq: SeqNo, data: Vec<u8>, now: Instant) {
-        let env = match Envelope::decode_record(&data) {
+        let env = match Body::decode_record(&data) {
             Ok(env) => env,
             Err(e) => {
                 let reason = e.reason();
@@ -424,15 +428,14 @@ impl Task {
         };
         let kind = env.kind();
         let mixed = match kind {
-            Kind::Metrics => !env.events.is_empty(),
-            Kind::Events => !env.samples.is_empty(),
+            Kind::Metrics => env.events > 0,
+            Kind::Events => env.samples > 0,
             Kind::Unspecified => true,
         };
         if mixed {
             let detail = format!(
                 "kind {kind:?} with {} samples and {} events",
-                env.samples.len(),
-                env.events.len()
+                env.samples, env.events
             );
             self.pending_errors.push((seq, data, "bad_kind", detail));
             return;
@@ -448,7 +451,7 @@ impl Task {
         }
         let size = data.len() as u64;
         self.buffers
-            .push(partition, BufferedRecord { seq, envelope: env }, size, now);
+            .push(partition, BufferedRecord { seq, body: env }, size, now);
     }
 
     /// Shutdown: flush everything, commit, release (owner "", expires now). Whatever
