@@ -82,6 +82,8 @@ pub fn run(args: DeliveryBenchArgs) -> anyhow::Result<ExitCode> {
     if args.samples_per_request == 0 || args.events_per_request == 0 || args.read_limit <= 0 {
         bail!("--samples-per-request, --events-per-request and --read-limit must be positive");
     }
+    // As `gameday component delivery` runs: the worker is measured as it is deployed.
+    crate::component::without_transparent_huge_pages();
     measure_and_report(&args.baseline, figures(&args))
 }
 

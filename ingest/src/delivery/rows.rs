@@ -55,13 +55,14 @@ struct Provenance {
 }
 
 impl Provenance {
-    fn new() -> Self {
+    /// Builders sized for `rows` rows up front (no doubling and copying while appending).
+    fn new(rows: usize) -> Self {
         Self {
-            ingest_time: TimestampMillisecondBuilder::new().with_timezone("UTC"),
-            producer: StringBuilder::new(),
-            shard: StringBuilder::new(),
-            seq: StringBuilder::new(),
-            sub_seq: UInt32Builder::new(),
+            ingest_time: TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            producer: StringBuilder::with_capacity(rows, rows * 16),
+            shard: StringBuilder::with_capacity(rows, rows * 24),
+            seq: StringBuilder::with_capacity(rows, rows * 64),
+            sub_seq: UInt32Builder::with_capacity(rows),
         }
     }
 
@@ -83,23 +84,34 @@ impl Provenance {
     }
 }
 
-fn list_f64() -> ListBuilder<Float64Builder> {
-    ListBuilder::new(Float64Builder::new()).with_field(Field::new("item", DataType::Float64, false))
+fn list_f64(rows: usize) -> ListBuilder<Float64Builder> {
+    ListBuilder::with_capacity(Float64Builder::new(), rows).with_field(Field::new(
+        "item",
+        DataType::Float64,
+        false,
+    ))
 }
 
-fn list_u64() -> ListBuilder<UInt64Builder> {
-    ListBuilder::new(UInt64Builder::new()).with_field(Field::new("item", DataType::UInt64, false))
+fn list_u64(rows: usize) -> ListBuilder<UInt64Builder> {
+    ListBuilder::with_capacity(UInt64Builder::new(), rows).with_field(Field::new(
+        "item",
+        DataType::UInt64,
+        false,
+    ))
 }
 
-fn labels_builder() -> MapBuilder<StringBuilder, StringBuilder> {
-    MapBuilder::new(
+/// The labels map, sized from the records' protobuf bytes (label names and values are
+/// most of a metrics envelope's bytes).
+fn labels_builder(rows: usize, body_bytes: usize) -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::with_capacity(
         Some(MapFieldNames {
             entry: "entries".into(),
             key: "keys".into(),
             value: "values".into(),
         }),
-        StringBuilder::new(),
-        StringBuilder::new(),
+        StringBuilder::with_capacity(rows * 8, body_bytes / 2),
+        StringBuilder::with_capacity(rows * 8, body_bytes / 2),
+        rows,
     )
     .with_values_field(Field::new("values", DataType::Utf8, false))
 }
@@ -140,29 +152,31 @@ pub fn exemplars_json(ex: &[Exemplar]) -> Option<String> {
 
 /// The `metrics` rows of buffered metric envelopes.
 pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, RowsError> {
-    let mut tenant = StringBuilder::new();
-    let mut metric = StringBuilder::new();
-    let mut labels = labels_builder();
-    let mut series_id = UInt64Builder::new();
-    let mut timestamp = TimestampMillisecondBuilder::new().with_timezone("UTC");
-    let mut metric_type = StringBuilder::new();
-    let mut value = Float64Builder::new();
-    let mut hist_count = UInt64Builder::new();
-    let mut hist_sum = Float64Builder::new();
-    let mut hist_min = Float64Builder::new();
-    let mut hist_max = Float64Builder::new();
-    let mut hist_cumulative = BooleanBuilder::new();
-    let mut hist_bounds = list_f64();
-    let mut hist_bucket_counts = list_u64();
-    let mut exp_scale = Int32Builder::new();
-    let mut exp_zero_count = UInt64Builder::new();
-    let mut exp_zero_threshold = Float64Builder::new();
-    let mut exp_pos_offset = Int32Builder::new();
-    let mut exp_pos_counts = list_u64();
-    let mut exp_neg_offset = Int32Builder::new();
-    let mut exp_neg_counts = list_u64();
-    let mut exemplars = StringBuilder::new();
-    let mut prov = Provenance::new();
+    let n = row_count(records) as usize;
+    let body_bytes: usize = records.iter().map(|r| r.body.raw_len()).sum();
+    let mut tenant = StringBuilder::with_capacity(n, n * 16);
+    let mut metric = StringBuilder::with_capacity(n, n * 32);
+    let mut labels = labels_builder(n, body_bytes);
+    let mut series_id = UInt64Builder::with_capacity(n);
+    let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut metric_type = StringBuilder::with_capacity(n, n * 8);
+    let mut value = Float64Builder::with_capacity(n);
+    let mut hist_count = UInt64Builder::with_capacity(n);
+    let mut hist_sum = Float64Builder::with_capacity(n);
+    let mut hist_min = Float64Builder::with_capacity(n);
+    let mut hist_max = Float64Builder::with_capacity(n);
+    let mut hist_cumulative = BooleanBuilder::with_capacity(n);
+    let mut hist_bounds = list_f64(n);
+    let mut hist_bucket_counts = list_u64(n);
+    let mut exp_scale = Int32Builder::with_capacity(n);
+    let mut exp_zero_count = UInt64Builder::with_capacity(n);
+    let mut exp_zero_threshold = Float64Builder::with_capacity(n);
+    let mut exp_pos_offset = Int32Builder::with_capacity(n);
+    let mut exp_pos_counts = list_u64(n);
+    let mut exp_neg_offset = Int32Builder::with_capacity(n);
+    let mut exp_neg_counts = list_u64(n);
+    let mut exemplars = StringBuilder::with_capacity(n, 0);
+    let mut prov = Provenance::new(n);
 
     let mut s = SampleView::default();
     for rec in records {
@@ -294,7 +308,7 @@ pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBat
     let mut event_ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
     let mut app_version = StringBuilder::new();
     let mut event_data = StringBuilder::new();
-    let mut prov = Provenance::new();
+    let mut prov = Provenance::new(row_count(records) as usize);
     for rec in records {
         rec.body
             .each_event(|sub_seq, bytes| -> Result<(), RowsError> {

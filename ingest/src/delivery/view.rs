@@ -45,8 +45,18 @@ fn bytes<'a>(buf: &mut &'a [u8]) -> Res<&'a [u8]> {
     Ok(head)
 }
 
-fn string<'a>(buf: &mut &'a [u8]) -> Res<&'a str> {
-    std::str::from_utf8(bytes(buf)?).map_err(|_| ViewError::Utf8)
+/// A string field; `CHECK` false only on the bytes of a [`Body`], checked at its parse.
+fn string<'a, const CHECK: bool>(buf: &mut &'a [u8]) -> Res<&'a str> {
+    let b = bytes(buf)?;
+    if CHECK {
+        std::str::from_utf8(b).map_err(|_| ViewError::Utf8)
+    } else {
+        // SAFETY: unchecked reads only walk a `Body`'s bytes (through `Item`, which only
+        // a `Body` hands out); `Body::parse` checked every string field of them as UTF-8
+        // (or they were encoded from Rust `String`s), and a body's bytes never change. The
+        // walk is deterministic, so it meets exactly the fields the check met.
+        Ok(unsafe { std::str::from_utf8_unchecked(b) })
+    }
 }
 
 fn double(buf: &mut &[u8]) -> Res<f64> {
@@ -73,12 +83,12 @@ fn fields<'a>(
 }
 
 /// One label's name and value (a repeated field keeps its last value, as prost does).
-fn label(body: &[u8]) -> Res<(&str, &str)> {
+fn label<const CHECK: bool>(body: &[u8]) -> Res<(&str, &str)> {
     let (mut name, mut value) = ("", "");
     fields(body, |tag, wt, buf| {
         match tag {
-            1 => name = string_field(wt, buf)?,
-            2 => value = string_field(wt, buf)?,
+            1 => name = string_field::<CHECK>(wt, buf)?,
+            2 => value = string_field::<CHECK>(wt, buf)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -86,10 +96,15 @@ fn label(body: &[u8]) -> Res<(&str, &str)> {
     Ok((name, value))
 }
 
-fn string_field<'a>(wt: WireType, buf: &mut &'a [u8]) -> Res<&'a str> {
+fn string_field<'a, const CHECK: bool>(wt: WireType, buf: &mut &'a [u8]) -> Res<&'a str> {
     wire(WireType::LengthDelimited, wt)?;
-    string(buf)
+    string::<CHECK>(buf)
 }
+
+/// The bytes of one item (sample or event message) of a [`Body`]; only a body hands
+/// these out, which is what lets its second walk skip the UTF-8 check.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a>(&'a [u8]);
 
 fn varint_field(wt: WireType, buf: &mut &[u8]) -> Res<u64> {
     wire(WireType::Varint, wt)?;
@@ -121,8 +136,13 @@ pub struct SampleView<'a> {
 }
 
 impl<'a> SampleView<'a> {
-    /// Reads `body` into `self` (its vectors are reused: no allocation once warm).
-    pub fn read(&mut self, body: &'a [u8]) -> Res<()> {
+    /// Reads one sample of a body into `self` (its vectors are reused: no allocation
+    /// once warm).
+    pub fn read(&mut self, item: Item<'a>) -> Res<()> {
+        self.read_with::<false>(item.0)
+    }
+
+    fn read_with<const CHECK: bool>(&mut self, body: &'a [u8]) -> Res<()> {
         self.labels.clear();
         self.exemplars.clear();
         self.histogram_parts.clear();
@@ -133,7 +153,7 @@ impl<'a> SampleView<'a> {
             match tag {
                 1 => {
                     wire(WireType::LengthDelimited, wt)?;
-                    self.labels.push(label(bytes(buf)?)?);
+                    self.labels.push(label::<CHECK>(bytes(buf)?)?);
                 }
                 2 => self.timestamp_ms = varint_field(wt, buf)? as i64,
                 3 => self.metric_type = varint_field(wt, buf)? as i32,
@@ -194,16 +214,21 @@ pub struct EventView<'a> {
 }
 
 impl<'a> EventView<'a> {
-    pub fn read(body: &'a [u8]) -> Res<Self> {
+    /// Reads one event of a body.
+    pub fn read(item: Item<'a>) -> Res<Self> {
+        Self::read_with::<false>(item.0)
+    }
+
+    fn read_with<const CHECK: bool>(body: &'a [u8]) -> Res<Self> {
         let mut e = EventView::default();
         fields(body, |tag, wt, buf| {
             match tag {
-                1 => e.event_id = string_field(wt, buf)?,
-                2 => e.event_type = string_field(wt, buf)?,
-                3 => e.event_name = string_field(wt, buf)?,
+                1 => e.event_id = string_field::<CHECK>(wt, buf)?,
+                2 => e.event_type = string_field::<CHECK>(wt, buf)?,
+                3 => e.event_name = string_field::<CHECK>(wt, buf)?,
                 4 => e.event_timestamp_ms = varint_field(wt, buf)? as i64,
-                5 => e.app_version = string_field(wt, buf)?,
-                6 => e.event_data_json = string_field(wt, buf)?,
+                5 => e.app_version = string_field::<CHECK>(wt, buf)?,
+                6 => e.event_data_json = string_field::<CHECK>(wt, buf)?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -260,20 +285,20 @@ impl Body {
         let mut sample = SampleView::default();
         fields(&raw, |tag, wt, buf| {
             match tag {
-                1 => tenant = string_field(wt, buf)?,
+                1 => tenant = string_field::<true>(wt, buf)?,
                 2 => kind = varint_field(wt, buf)? as i32,
                 3 => ingest_time_ms = varint_field(wt, buf)? as i64,
-                4 => producer = string_field(wt, buf)?,
+                4 => producer = string_field::<true>(wt, buf)?,
                 5 => {
                     wire(WireType::LengthDelimited, wt)?;
-                    sample.read(bytes(buf)?)?;
+                    sample.read_with::<true>(bytes(buf)?)?;
                     sample.histogram()?;
                     sample.exemplars()?;
                     samples += 1;
                 }
                 6 => {
                     wire(WireType::LengthDelimited, wt)?;
-                    EventView::read(bytes(buf)?)?;
+                    EventView::read_with::<true>(bytes(buf)?)?;
                     events += 1;
                 }
                 _ => return Ok(false),
@@ -293,6 +318,11 @@ impl Body {
         })
     }
 
+    /// Size of the protobuf bytes.
+    pub fn raw_len(&self) -> usize {
+        self.raw.len()
+    }
+
     pub fn kind(&self) -> Kind {
         Kind::try_from(self.kind).unwrap_or(Kind::Unspecified)
     }
@@ -306,18 +336,18 @@ impl Body {
         self.len() == 0
     }
 
-    /// Calls `f(position, bytes)` for each sample message, in order.
+    /// Calls `f(position, item)` for each sample message, in order.
     pub fn each_sample<'s, E: From<ViewError>>(
         &'s self,
-        f: impl FnMut(usize, &'s [u8]) -> Result<(), E>,
+        f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.each(5, f)
     }
 
-    /// Calls `f(position, bytes)` for each event message, in order.
+    /// Calls `f(position, item)` for each event message, in order.
     pub fn each_event<'s, E: From<ViewError>>(
         &'s self,
-        f: impl FnMut(usize, &'s [u8]) -> Result<(), E>,
+        f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.each(6, f)
     }
@@ -325,7 +355,7 @@ impl Body {
     fn each<'s, E: From<ViewError>>(
         &'s self,
         want: u32,
-        mut f: impl FnMut(usize, &'s [u8]) -> Result<(), E>,
+        mut f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut buf: &'s [u8] = &self.raw;
         let mut i = 0;
@@ -333,7 +363,7 @@ impl Body {
         while !buf.is_empty() {
             let (tag, wt) = decode_key(&mut buf).map_err(ViewError::from)?;
             if tag == want && wt == WireType::LengthDelimited {
-                f(i, bytes(&mut buf)?)?;
+                f(i, Item(bytes(&mut buf)?))?;
                 i += 1;
             } else {
                 skip_field(wt, tag, &mut buf, DecodeContext::default()).map_err(ViewError::from)?;
