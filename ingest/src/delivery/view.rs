@@ -47,7 +47,10 @@ fn bytes<'a>(buf: &mut &'a [u8]) -> Res<&'a [u8]> {
 
 /// A string field; `CHECK` false only on the bytes of a [`Body`], checked at its parse.
 fn string<'a, const CHECK: bool>(buf: &mut &'a [u8]) -> Res<&'a str> {
-    let b = bytes(buf)?;
+    str_of::<CHECK>(bytes(buf)?)
+}
+
+fn str_of<const CHECK: bool>(b: &[u8]) -> Res<&str> {
     if CHECK {
         std::str::from_utf8(b).map_err(|_| ViewError::Utf8)
     } else {
@@ -84,6 +87,17 @@ fn fields<'a>(
 
 /// One label's name and value (a repeated field keeps its last value, as prost does).
 fn label<const CHECK: bool>(body: &[u8]) -> Res<(&str, &str)> {
+    // The encoding every writer produces — field 1 then field 2, each shorter than 128
+    // bytes, nothing else — read directly; any other shape takes the general walk. Both
+    // give what prost decodes.
+    if let [0x0a, n, rest @ ..] = body
+        && *n < 0x80
+        && let Some((name, [0x12, m, value @ ..])) = rest.split_at_checked(*n as usize)
+        && *m < 0x80
+        && value.len() == *m as usize
+    {
+        return Ok((str_of::<CHECK>(name)?, str_of::<CHECK>(value)?));
+    }
     let (mut name, mut value) = ("", "");
     fields(body, |tag, wt, buf| {
         match tag {
@@ -491,6 +505,51 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn labels_of_any_shape_read_as_prost_reads_them() {
+        let long = "x".repeat(200);
+        let mut shapes: Vec<Vec<u8>> = vec![
+            Label {
+                name: "region".into(),
+                value: "eu".into(),
+            }
+            .encode_to_vec(),
+            Label {
+                name: long.clone(),
+                value: "v".into(),
+            }
+            .encode_to_vec(),
+            Label {
+                name: "n".into(),
+                value: long,
+            }
+            .encode_to_vec(),
+            Label {
+                name: "".into(),
+                value: "v".into(),
+            }
+            .encode_to_vec(),
+            Label {
+                name: "n".into(),
+                value: "".into(),
+            }
+            .encode_to_vec(),
+            vec![0x12, 1, b'v', 0x0a, 1, b'n'],
+            vec![0x0a, 1, b'a', 0x0a, 1, b'b', 0x12, 1, b'v'],
+            vec![0x0a, 1, b'n', 0x12, 1, b'v', 0x18, 7],
+            vec![0x0a, 1, b'n', 0x12, 2, b'v'],
+            vec![0x0a, 1, 0xff, 0x12, 1, b'v'],
+        ];
+        shapes.push(vec![]);
+        for b in shapes {
+            let ours = label::<true>(&b);
+            match Label::decode(b.as_slice()) {
+                Ok(l) => assert_eq!(ours, Ok((l.name.as_str(), l.value.as_str())), "{b:?}"),
+                Err(_) => assert!(ours.is_err(), "{b:?}: {ours:?}"),
+            }
+        }
     }
 
     #[test]
