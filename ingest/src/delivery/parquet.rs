@@ -54,7 +54,8 @@ pub fn properties() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_created_by("gameday-delivery".into());
     for c in NO_DICTIONARY {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(c), false);
+        let path = ColumnPath::new(c.split('.').map(str::to_string).collect());
+        b = b.set_column_dictionary_enabled(path, false);
     }
     for c in NO_STATISTICS {
         let path = ColumnPath::new(c.split('.').map(str::to_string).collect());
