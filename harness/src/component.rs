@@ -99,16 +99,20 @@ async fn gateway(
 /// columns): with THP each fresh 2 MiB region is zeroed whole on its first touch, which
 /// took a quarter of the worker's CPU in `bench delivery` (perf: `clear_page_erms` under
 /// `do_huge_pmd_anonymous_page`); without it, rows per worker CPU-second rose ~15 %.
-/// A failure only costs that speed, so it is logged and ignored.
+/// A failure only costs that speed, so it is logged and ignored; other systems than
+/// Linux have no such switch (nothing to do).
 pub fn without_transparent_huge_pages() {
-    // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only and touches no
-    // memory of ours.
-    let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-    if r != 0 {
-        tracing::warn!(
-            error = %std::io::Error::last_os_error(),
-            "could not turn transparent huge pages off"
-        );
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only and touches
+        // no memory of ours.
+        let r = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        if r != 0 {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "could not turn transparent huge pages off"
+            );
+        }
     }
 }
 
