@@ -10,16 +10,36 @@ use md5::{Digest, Md5};
 /// with several keys per shard, few enough that aggregation stays effective.
 pub const KEY_BUCKETS: u64 = 64;
 
-/// Stable 64-bit fingerprint of a series (its labels, sorted by name).
+/// Stable 64-bit fingerprint of a series (its labels, sorted by name): xxh3 of
+/// `name 0xff value 0xfe` for each label, in order.
 pub fn series_fingerprint(labels: &[Label]) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for l in labels {
-        h.update(l.name.as_bytes());
-        h.update(&[0xff]);
-        h.update(l.value.as_bytes());
-        h.update(&[0xfe]);
+    fingerprint_of_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+}
+
+/// [`series_fingerprint`] of label pairs given as string slices (delivery reads labels
+/// straight from record bytes). Hashes one contiguous buffer (a thread-local scratch):
+/// the same digest as streaming the pieces, at a fraction of the cost for short labels.
+pub fn fingerprint_of_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    h.digest()
+    SCRATCH.with(|cell| {
+        // A re-entrant call (none exists) would find the scratch borrowed: hash a fresh one.
+        let mut fresh = Vec::new();
+        let mut guard = cell.try_borrow_mut();
+        let buf = match guard.as_mut() {
+            Ok(b) => &mut **b,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        for (name, value) in pairs {
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0xff);
+            buf.extend_from_slice(value.as_bytes());
+            buf.push(0xfe);
+        }
+        xxhash_rust::xxh3::xxh3_64(buf)
+    })
 }
 
 /// The Kinesis partition key of a metric series.
@@ -77,6 +97,35 @@ mod tests {
             series_fingerprint(&labels(&[("ab", "c")])),
             series_fingerprint(&labels(&[("a", "bc")]))
         );
+        // The one-shot digest is the streaming digest of the same pieces (the stored
+        // `series_id` of older objects stays valid).
+        let many: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("label_{i}"), "v".repeat(i)))
+            .collect();
+        let many = labels(
+            &many
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for l in &many {
+            h.update(l.name.as_bytes());
+            h.update(&[0xff]);
+            h.update(l.value.as_bytes());
+            h.update(&[0xfe]);
+        }
+        assert_eq!(series_fingerprint(&many), h.digest());
+        assert_eq!(series_fingerprint(&a), {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for l in &a {
+                h.update(l.name.as_bytes());
+                h.update(&[0xff]);
+                h.update(l.value.as_bytes());
+                h.update(&[0xfe]);
+            }
+            h.digest()
+        });
     }
 
     #[test]

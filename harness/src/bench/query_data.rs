@@ -223,10 +223,10 @@ fn write_shard(
                 bytes: 0,
                 first_at: Instant::now(),
             });
-            b.records.push(BufferedRecord {
-                seq: SeqNo::new(seq.to_string()),
-                envelope: env,
-            });
+            b.records.push(BufferedRecord::from_envelope(
+                SeqNo::new(seq.to_string()),
+                &env,
+            ));
         };
         let samples: Vec<Sample> = by_phase[s.rem_euclid(SCRAPE_SECS) as usize]
             .iter()

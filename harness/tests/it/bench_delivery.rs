@@ -20,6 +20,7 @@ fn bench_delivery_prints_figures_and_saves_them() {
     assert_eq!(out.status.code(), Some(0), "{log}");
     for figure in [
         "delivery.rows_per_sec",
+        "delivery.rows_per_sec_committing",
         "delivery.parquet_bytes_per_row",
         "delivery.worker_cpu",
         "delivery.committed_objects",

@@ -115,10 +115,7 @@ mod tests {
     use crate::envelope::{Envelope, Kind};
 
     fn rec(seq: &str) -> BufferedRecord {
-        BufferedRecord {
-            seq: SeqNo::new(seq),
-            envelope: Envelope::default(),
-        }
+        BufferedRecord::from_envelope(SeqNo::new(seq), &Envelope::default())
     }
 
     #[test]

@@ -55,9 +55,12 @@ impl ShardState {
 
     /// Whether a record of `partition` at `seq` is already in a committed object.
     pub fn is_durable(&self, partition: &Partition, seq: &SeqNo) -> bool {
-        self.durable
-            .get(&partition.prefix())
-            .is_some_and(|mark| seq <= mark)
+        // Most reads happen with no marks at all (pruned): skip building the prefix.
+        !self.durable.is_empty()
+            && self
+                .durable
+                .get(&partition.prefix())
+                .is_some_and(|mark| seq <= mark)
     }
 }
 
@@ -114,7 +117,7 @@ pub fn prepare(
         .map_err(|e| FlushError::Encode(e.to_string()))?;
         let body = super::parquet::encode_table(p.kind, &batch)
             .map_err(|e| FlushError::Encode(e.to_string()))?;
-        let ingest = buf.records.iter().map(|r| r.envelope.ingest_time_ms);
+        let ingest = buf.records.iter().map(|r| r.body.ingest_time_ms);
         let meta = CommittedObject {
             key: p.data_key(&shard, &first, lease.epoch),
             rows: batch.num_rows() as u64,

@@ -20,6 +20,7 @@ pub mod rows;
 pub mod shard;
 pub mod store;
 pub mod sweeper;
+pub mod view;
 pub mod worker;
 
 pub use config::DeliveryConfig;

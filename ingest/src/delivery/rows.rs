@@ -1,10 +1,14 @@
-//! Envelope items → Arrow record batches, exactly per `table::schema`: one `metrics` row
-//! per sample (promoted labels in their own columns, the other labels in a map without `__name__`, `series_id` fingerprint of all labels, the
+//! Buffered records → Arrow record batches, exactly per `table::schema`: one `metrics` row
+//! per sample (the allowlisted labels in their own columns, the other labels in a map
+//! without `__name__`, `series_id` fingerprint of all labels, the
 //! full histogram structure, exemplars as JSON) and one `events` row per event; every row
-//! carries its Kinesis shard, sequence number and position inside the envelope.
+//! carries its Kinesis shard, sequence number and position inside the envelope. Items are
+//! read from the record's checked protobuf body as slices (`view`) straight into the
+//! builders: no owned sample tree per record.
 
-use crate::envelope::{Envelope, Exemplar, Histogram, MetricType, Sample, Value};
-use crate::keys::series_fingerprint;
+use super::view::{Body, EventView, SampleView, ValueView, ViewError};
+use crate::envelope::{Envelope, Exemplar, Histogram, MetricType};
+use crate::keys::fingerprint_of_pairs;
 use crate::table::SeqNo;
 use crate::table::labels::PromotedBuilder;
 use crate::table::schema::{events_schema, metric_type_name, metrics_schema};
@@ -17,11 +21,30 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
-/// One buffered Kinesis record: its sequence number and the decoded envelope.
+/// One buffered Kinesis record: its sequence number and its checked envelope body.
 #[derive(Debug, Clone)]
 pub struct BufferedRecord {
     pub seq: SeqNo,
-    pub envelope: Envelope,
+    pub body: Body,
+}
+
+impl BufferedRecord {
+    /// A record of an owned envelope (benches and tests that fill buffers directly).
+    pub fn from_envelope(seq: SeqNo, envelope: &Envelope) -> Self {
+        Self {
+            seq,
+            body: Body::from_envelope(envelope),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RowsError {
+    #[error(transparent)]
+    Arrow(#[from] ArrowError),
+    /// A checked body that no longer reads (an invariant broken, never expected).
+    #[error("reading a buffered record: {0}")]
+    Decode(#[from] ViewError),
 }
 
 /// Provenance columns shared by both tables.
@@ -34,19 +57,20 @@ struct Provenance {
 }
 
 impl Provenance {
-    fn new() -> Self {
+    /// Builders sized for `rows` rows up front (no doubling and copying while appending).
+    fn new(rows: usize) -> Self {
         Self {
-            ingest_time: TimestampMillisecondBuilder::new().with_timezone("UTC"),
-            producer: StringBuilder::new(),
-            shard: StringBuilder::new(),
-            seq: StringBuilder::new(),
-            sub_seq: UInt32Builder::new(),
+            ingest_time: TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            producer: StringBuilder::with_capacity(rows, rows * 16),
+            shard: StringBuilder::with_capacity(rows, rows * 24),
+            seq: StringBuilder::with_capacity(rows, rows * 64),
+            sub_seq: UInt32Builder::with_capacity(rows),
         }
     }
 
     fn append(&mut self, shard: &str, rec: &BufferedRecord, sub_seq: usize) {
-        self.ingest_time.append_value(rec.envelope.ingest_time_ms);
-        self.producer.append_value(&rec.envelope.producer);
+        self.ingest_time.append_value(rec.body.ingest_time_ms);
+        self.producer.append_value(&rec.body.producer);
         self.shard.append_value(shard);
         self.seq.append_value(rec.seq.as_str());
         self.sub_seq
@@ -62,31 +86,42 @@ impl Provenance {
     }
 }
 
-fn list_f64() -> ListBuilder<Float64Builder> {
-    ListBuilder::new(Float64Builder::new()).with_field(Field::new("item", DataType::Float64, false))
+fn list_f64(rows: usize) -> ListBuilder<Float64Builder> {
+    ListBuilder::with_capacity(Float64Builder::new(), rows).with_field(Field::new(
+        "item",
+        DataType::Float64,
+        false,
+    ))
 }
 
-fn list_u64() -> ListBuilder<UInt64Builder> {
-    ListBuilder::new(UInt64Builder::new()).with_field(Field::new("item", DataType::UInt64, false))
+fn list_u64(rows: usize) -> ListBuilder<UInt64Builder> {
+    ListBuilder::with_capacity(UInt64Builder::new(), rows).with_field(Field::new(
+        "item",
+        DataType::UInt64,
+        false,
+    ))
 }
 
-fn labels_builder() -> MapBuilder<StringBuilder, StringBuilder> {
-    MapBuilder::new(
+/// The labels map, sized from the records' protobuf bytes (label names and values are
+/// most of a metrics envelope's bytes).
+fn labels_builder(rows: usize, body_bytes: usize) -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::with_capacity(
         Some(MapFieldNames {
             entry: "entries".into(),
             key: "keys".into(),
             value: "values".into(),
         }),
-        StringBuilder::new(),
-        StringBuilder::new(),
+        StringBuilder::with_capacity(rows * 8, body_bytes / 2),
+        StringBuilder::with_capacity(rows * 8, body_bytes / 2),
+        rows,
     )
     .with_values_field(Field::new("values", DataType::Utf8, false))
 }
 
 /// Whether a histogram value is exponential (scale, zero bucket, offsets) rather than
 /// classic (explicit bounds).
-fn is_exponential(sample: &Sample, h: &Histogram) -> bool {
-    sample.metric_type == MetricType::ExponentialHistogram as i32
+fn is_exponential(metric_type: i32, h: &Histogram) -> bool {
+    metric_type == MetricType::ExponentialHistogram as i32
         || (h.explicit_bounds.is_empty()
             && h.bucket_counts.is_empty()
             && (h.positive.is_some() || h.negative.is_some()))
@@ -118,124 +153,126 @@ pub fn exemplars_json(ex: &[Exemplar]) -> Option<String> {
 }
 
 /// The `metrics` rows of buffered metric envelopes.
-pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, ArrowError> {
-    let mut tenant = StringBuilder::new();
-    let mut metric = StringBuilder::new();
-    let mut labels = labels_builder();
-    let mut series_id = UInt64Builder::new();
-    let mut timestamp = TimestampMillisecondBuilder::new().with_timezone("UTC");
-    let mut metric_type = StringBuilder::new();
-    let mut value = Float64Builder::new();
-    let mut hist_count = UInt64Builder::new();
-    let mut hist_sum = Float64Builder::new();
-    let mut hist_min = Float64Builder::new();
-    let mut hist_max = Float64Builder::new();
-    let mut hist_cumulative = BooleanBuilder::new();
-    let mut hist_bounds = list_f64();
-    let mut hist_bucket_counts = list_u64();
-    let mut exp_scale = Int32Builder::new();
-    let mut exp_zero_count = UInt64Builder::new();
-    let mut exp_zero_threshold = Float64Builder::new();
-    let mut exp_pos_offset = Int32Builder::new();
-    let mut exp_pos_counts = list_u64();
-    let mut exp_neg_offset = Int32Builder::new();
-    let mut exp_neg_counts = list_u64();
-    let mut exemplars = StringBuilder::new();
-    let mut prov = Provenance::new();
+pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, RowsError> {
+    let n = row_count(records) as usize;
+    let body_bytes: usize = records.iter().map(|r| r.body.raw_len()).sum();
+    let mut tenant = StringBuilder::with_capacity(n, n * 16);
+    let mut metric = StringBuilder::with_capacity(n, n * 32);
+    let mut labels = labels_builder(n, body_bytes);
+    let mut series_id = UInt64Builder::with_capacity(n);
+    let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut metric_type = StringBuilder::with_capacity(n, n * 8);
+    let mut value = Float64Builder::with_capacity(n);
+    let mut hist_count = UInt64Builder::with_capacity(n);
+    let mut hist_sum = Float64Builder::with_capacity(n);
+    let mut hist_min = Float64Builder::with_capacity(n);
+    let mut hist_max = Float64Builder::with_capacity(n);
+    let mut hist_cumulative = BooleanBuilder::with_capacity(n);
+    let mut hist_bounds = list_f64(n);
+    let mut hist_bucket_counts = list_u64(n);
+    let mut exp_scale = Int32Builder::with_capacity(n);
+    let mut exp_zero_count = UInt64Builder::with_capacity(n);
+    let mut exp_zero_threshold = Float64Builder::with_capacity(n);
+    let mut exp_pos_offset = Int32Builder::with_capacity(n);
+    let mut exp_pos_counts = list_u64(n);
+    let mut exp_neg_offset = Int32Builder::with_capacity(n);
+    let mut exp_neg_counts = list_u64(n);
+    let mut exemplars = StringBuilder::with_capacity(n, 0);
+    let mut prov = Provenance::new(n);
     let mut promoted = PromotedBuilder::default();
 
+    let mut s = SampleView::default();
     for rec in records {
-        for (sub_seq, s) in rec.envelope.samples.iter().enumerate() {
-            tenant.append_value(&rec.envelope.tenant);
-            let mut name = "";
-            for l in &s.labels {
-                if l.name == "__name__" {
-                    name = &l.value;
-                } else if !promoted.offer(&l.name, &l.value) {
-                    labels.keys().append_value(&l.name);
-                    labels.values().append_value(&l.value);
+        rec.body
+            .each_sample(|sub_seq, bytes| -> Result<(), RowsError> {
+                s.read(bytes)?;
+                tenant.append_value(&rec.body.tenant);
+                let mut name = "";
+                for &(k, v) in &s.labels {
+                    if k == "__name__" {
+                        name = v;
+                    } else if !promoted.offer(k, v) {
+                        labels.keys().append_value(k);
+                        labels.values().append_value(v);
+                    }
                 }
-            }
-            metric.append_value(name);
-            labels.append(true)?;
-            promoted.end_row();
-            series_id.append_value(series_fingerprint(&s.labels));
-            timestamp.append_value(s.timestamp_ms);
-            let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
-            metric_type.append_value(metric_type_name(mt));
-            let hist = match &s.value {
-                Some(Value::Number(v)) => {
-                    value.append_value(*v);
-                    None
+                metric.append_value(name);
+                labels.append(true)?;
+                promoted.end_row();
+                series_id.append_value(fingerprint_of_pairs(s.labels.iter().copied()));
+                timestamp.append_value(s.timestamp_ms);
+                let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
+                metric_type.append_value(metric_type_name(mt));
+                let decoded = s.histogram()?;
+                let hist = decoded.as_ref();
+                match s.value {
+                    ValueView::Number(v) => value.append_value(v),
+                    ValueView::Histogram(_) | ValueView::None => value.append_null(),
                 }
-                Some(Value::Histogram(h)) => {
-                    value.append_null();
-                    Some(h)
+                match hist {
+                    Some(h) => {
+                        hist_count.append_value(h.count);
+                        hist_sum.append_option(h.sum);
+                        hist_min.append_option(h.min);
+                        hist_max.append_option(h.max);
+                        hist_cumulative.append_value(h.cumulative);
+                    }
+                    None => {
+                        hist_count.append_null();
+                        hist_sum.append_null();
+                        hist_min.append_null();
+                        hist_max.append_null();
+                        hist_cumulative.append_null();
+                    }
                 }
-                None => {
-                    value.append_null();
-                    None
+                match hist {
+                    Some(h) if !is_exponential(s.metric_type, h) => {
+                        hist_bounds.values().append_slice(&h.explicit_bounds);
+                        hist_bounds.append(true);
+                        hist_bucket_counts.values().append_slice(&h.bucket_counts);
+                        hist_bucket_counts.append(true);
+                    }
+                    _ => {
+                        hist_bounds.append_null();
+                        hist_bucket_counts.append_null();
+                    }
                 }
-            };
-            match hist {
-                Some(h) => {
-                    hist_count.append_value(h.count);
-                    hist_sum.append_option(h.sum);
-                    hist_min.append_option(h.min);
-                    hist_max.append_option(h.max);
-                    hist_cumulative.append_value(h.cumulative);
+                match hist {
+                    Some(h) if is_exponential(s.metric_type, h) => {
+                        exp_scale.append_value(h.scale);
+                        exp_zero_count.append_value(h.zero_count);
+                        exp_zero_threshold.append_value(h.zero_threshold);
+                        let pos = h.positive.as_ref();
+                        exp_pos_offset.append_value(pos.map_or(0, |b| b.offset));
+                        exp_pos_counts
+                            .values()
+                            .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
+                        exp_pos_counts.append(true);
+                        let neg = h.negative.as_ref();
+                        exp_neg_offset.append_value(neg.map_or(0, |b| b.offset));
+                        exp_neg_counts
+                            .values()
+                            .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
+                        exp_neg_counts.append(true);
+                    }
+                    _ => {
+                        exp_scale.append_null();
+                        exp_zero_count.append_null();
+                        exp_zero_threshold.append_null();
+                        exp_pos_offset.append_null();
+                        exp_pos_counts.append_null();
+                        exp_neg_offset.append_null();
+                        exp_neg_counts.append_null();
+                    }
                 }
-                None => {
-                    hist_count.append_null();
-                    hist_sum.append_null();
-                    hist_min.append_null();
-                    hist_max.append_null();
-                    hist_cumulative.append_null();
+                if s.exemplars.is_empty() {
+                    exemplars.append_null();
+                } else {
+                    exemplars.append_option(exemplars_json(&s.exemplars()?));
                 }
-            }
-            match hist {
-                Some(h) if !is_exponential(s, h) => {
-                    hist_bounds.values().append_slice(&h.explicit_bounds);
-                    hist_bounds.append(true);
-                    hist_bucket_counts.values().append_slice(&h.bucket_counts);
-                    hist_bucket_counts.append(true);
-                }
-                _ => {
-                    hist_bounds.append_null();
-                    hist_bucket_counts.append_null();
-                }
-            }
-            match hist {
-                Some(h) if is_exponential(s, h) => {
-                    exp_scale.append_value(h.scale);
-                    exp_zero_count.append_value(h.zero_count);
-                    exp_zero_threshold.append_value(h.zero_threshold);
-                    let pos = h.positive.as_ref();
-                    exp_pos_offset.append_value(pos.map_or(0, |b| b.offset));
-                    exp_pos_counts
-                        .values()
-                        .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
-                    exp_pos_counts.append(true);
-                    let neg = h.negative.as_ref();
-                    exp_neg_offset.append_value(neg.map_or(0, |b| b.offset));
-                    exp_neg_counts
-                        .values()
-                        .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
-                    exp_neg_counts.append(true);
-                }
-                _ => {
-                    exp_scale.append_null();
-                    exp_zero_count.append_null();
-                    exp_zero_threshold.append_null();
-                    exp_pos_offset.append_null();
-                    exp_pos_counts.append_null();
-                    exp_neg_offset.append_null();
-                    exp_neg_counts.append_null();
-                }
-            }
-            exemplars.append_option(exemplars_json(&s.exemplars));
-            prov.append(shard, rec, sub_seq);
-        }
+                prov.append(shard, rec, sub_seq);
+                Ok(())
+            })?;
     }
 
     let mut cols: Vec<ArrayRef> = vec![
@@ -264,11 +301,11 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
     ];
     prov.finish(&mut cols);
     promoted.finish(&mut cols);
-    RecordBatch::try_new(metrics_schema(), cols)
+    Ok(RecordBatch::try_new(metrics_schema(), cols)?)
 }
 
 /// The `events` rows of buffered event envelopes.
-pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, ArrowError> {
+pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, RowsError> {
     let mut tenant = StringBuilder::new();
     let mut event_id = StringBuilder::new();
     let mut event_type = StringBuilder::new();
@@ -276,22 +313,25 @@ pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBat
     let mut event_ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
     let mut app_version = StringBuilder::new();
     let mut event_data = StringBuilder::new();
-    let mut prov = Provenance::new();
+    let mut prov = Provenance::new(row_count(records) as usize);
     for rec in records {
-        for (sub_seq, e) in rec.envelope.events.iter().enumerate() {
-            tenant.append_value(&rec.envelope.tenant);
-            event_id.append_value(&e.event_id);
-            event_type.append_value(&e.event_type);
-            event_name.append_value(&e.event_name);
-            event_ts.append_value(e.event_timestamp_ms);
-            app_version.append_value(&e.app_version);
-            event_data.append_value(if e.event_data_json.is_empty() {
-                "{}"
-            } else {
-                &e.event_data_json
-            });
-            prov.append(shard, rec, sub_seq);
-        }
+        rec.body
+            .each_event(|sub_seq, bytes| -> Result<(), RowsError> {
+                let e = EventView::read(bytes)?;
+                tenant.append_value(&rec.body.tenant);
+                event_id.append_value(e.event_id);
+                event_type.append_value(e.event_type);
+                event_name.append_value(e.event_name);
+                event_ts.append_value(e.event_timestamp_ms);
+                app_version.append_value(e.app_version);
+                event_data.append_value(if e.event_data_json.is_empty() {
+                    "{}"
+                } else {
+                    e.event_data_json
+                });
+                prov.append(shard, rec, sub_seq);
+                Ok(())
+            })?;
     }
     let mut cols: Vec<ArrayRef> = vec![
         Arc::new(tenant.finish()),
@@ -303,10 +343,10 @@ pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBat
         Arc::new(event_data.finish()),
     ];
     prov.finish(&mut cols);
-    RecordBatch::try_new(events_schema(), cols)
+    Ok(RecordBatch::try_new(events_schema(), cols)?)
 }
 
 /// Rows (items) of a set of buffered records.
 pub fn row_count(records: &[BufferedRecord]) -> u64 {
-    records.iter().map(|r| r.envelope.len() as u64).sum()
+    records.iter().map(|r| r.body.len() as u64).sum()
 }

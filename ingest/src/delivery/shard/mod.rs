@@ -3,21 +3,34 @@
 //! and hand the shard off on shutdown. A conditional write that fails fences the task:
 //! it drops its buffers and writes nothing more for the shard.
 
+mod intake;
+
 use super::buffer::Buffers;
 use super::commit::{self, FlushError, Prepared, ShardState};
 use super::lease::{self, Held};
 use super::metrics;
-use super::reader::{ReadError, Reader};
-use super::rows::BufferedRecord;
+use super::reader::Reader;
 use super::store::StoreError;
 use super::worker::{Inner, Mode};
-use crate::envelope::{Envelope, Kind};
-use crate::table::layout::error_key;
 use crate::table::{Commit, Lease, Partition, Resume, SeqNo};
-use base64::Engine;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use tokio::task::{JoinError, JoinHandle};
+
+type Encoding = Result<Result<Prepared, FlushError>, JoinError>;
+
+/// Resolves when the flush being encoded is ready; never when there is none.
+async fn encoding_done(h: &mut Option<JoinHandle<Result<Prepared, FlushError>>>) -> Encoding {
+    match h {
+        Some(h) => h.await,
+        None => std::future::pending().await,
+    }
+}
+
+fn joined(r: Encoding) -> Result<Prepared, FlushError> {
+    r.unwrap_or_else(|e| Err(FlushError::Encode(format!("encoding task: {e}"))))
+}
 
 /// Why a shard task ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +57,10 @@ struct Task {
     reader: Reader,
     buffers: Buffers,
     pending: Option<Prepared>,
+    /// The next flush being encoded on a blocking thread while reading goes on; at most
+    /// one of `encoding`, `encoded` and `pending` exists, so flushes stay in order.
+    encoding: Option<JoinHandle<Result<Prepared, FlushError>>>,
+    encoded: Option<Result<Prepared, FlushError>>,
     /// Undecodable records whose `errors/` object is not written yet.
     pending_errors: Vec<(SeqNo, Vec<u8>, &'static str, String)>,
     last_lease_write: Instant,
@@ -120,6 +137,8 @@ pub async fn run(w: Arc<Inner>, held: Held, mode: watch::Receiver<Mode>) -> Shar
         reader,
         buffers,
         pending: None,
+        encoding: None,
+        encoded: None,
         pending_errors: Vec::new(),
         last_lease_write: Instant::now(),
         next_read_at: Instant::now(),
@@ -155,10 +174,17 @@ impl Task {
             }
             self.write_errors().await;
             let now = Instant::now();
-            if self.pending.is_none() && self.buffers.any_due(now) {
+            if self.flush_idle() && self.buffers.any_due(now) {
                 let parts = self.buffers.take_due(now, false);
-                if let Err(e) = self.prepare(parts) {
-                    return self.fail(e);
+                self.start_encoding(parts);
+            }
+            if self.encoding.as_ref().is_some_and(|h| h.is_finished()) {
+                self.await_encoding().await;
+            }
+            if let Some(r) = self.encoded.take() {
+                match r {
+                    Ok(p) => self.pending = Some(p),
+                    Err(e) => return self.fail(e),
                 }
             }
             if self.pending.is_some() {
@@ -173,14 +199,24 @@ impl Task {
                 }
             }
             // GetRecords at most once per pace (AWS allows 5 calls/s per shard), however
-            // often flushes and renewals wake the loop.
-            if Instant::now() >= self.next_read_at {
+            // often flushes and renewals wake the loop; paced from the call's start, so the
+            // decoding of a batch overlaps the pause instead of adding to it. While a flush
+            // is in flight and a full buffer's worth is read already, reading waits for it
+            // (backpressure: memory stays bounded when encoding is the bottleneck).
+            let held_back =
+                !self.flush_idle() && self.buffers.total_bytes() >= self.w.config.buffer.max_bytes;
+            if !held_back && Instant::now() >= self.next_read_at {
+                let started = Instant::now();
                 match self.read().await {
-                    Ok(d) => self.next_read_at = Instant::now() + d,
+                    Ok(d) => self.next_read_at = started + d,
                     Err(exit) => return exit,
                 }
             }
-            let wait = self.next_read_at.saturating_duration_since(Instant::now());
+            let wait = if held_back {
+                Duration::from_millis(self.w.config.read.idle_poll_ms)
+            } else {
+                self.next_read_at.saturating_duration_since(Instant::now())
+            };
             self.pause(wait).await;
         }
     }
@@ -190,7 +226,8 @@ impl Task {
         self.backoff
     }
 
-    /// Sleeps `d` (shortened to the next due buffer or renewal), waking on a mode change.
+    /// Sleeps `d` (shortened to the next due buffer or renewal), waking on a mode change
+    /// or when the flush being encoded is ready.
     async fn pause(&mut self, d: Duration) {
         let now = Instant::now();
         let renew_in = self
@@ -200,7 +237,9 @@ impl Task {
             .renew()
             .saturating_sub(now.duration_since(self.last_lease_write));
         let mut d = d.min(renew_in);
-        if let Some(due) = self.buffers.next_due_in(now) {
+        // A due buffer only matters once no flush is in flight (then it is taken at once);
+        // meanwhile the encoding's end wakes the pause.
+        if let Some(due) = self.buffers.next_due_in(now).filter(|_| self.flush_idle()) {
             d = d.min(due);
         }
         let m = &self.w.metrics;
@@ -216,6 +255,41 @@ impl Task {
         tokio::select! {
             _ = tokio::time::sleep(d) => {}
             _ = self.mode.changed() => {}
+            r = encoding_done(&mut self.encoding) => {
+                self.encoding = None;
+                self.encoded = Some(joined(r));
+            }
+        }
+    }
+
+    /// No flush is being encoded, waiting or being written.
+    fn flush_idle(&self) -> bool {
+        self.pending.is_none() && self.encoding.is_none() && self.encoded.is_none()
+    }
+
+    /// Encodes the taken buffers (rows → Parquet, the commit built) on a blocking thread,
+    /// so this shard goes on reading and decoding meanwhile. What `prepare` reads of the
+    /// shard (epoch, head, commit number, durable marks) only changes when a flush lands,
+    /// and none can land before this one; the resume point is fixed now, as it would be
+    /// inline: records read later are after it.
+    fn start_encoding(&mut self, parts: Vec<(Partition, super::buffer::PartitionBuffer)>) {
+        if parts.is_empty() {
+            return;
+        }
+        let state = ShardState {
+            held: self.state.held.clone(),
+            durable: self.state.durable.clone(),
+        };
+        let resume = self.resume_point();
+        let now_ms = self.w.now_ms();
+        self.encoding = Some(tokio::task::spawn_blocking(move || {
+            commit::prepare(&state, parts, resume, now_ms)
+        }));
+    }
+
+    async fn await_encoding(&mut self) {
+        if let Some(h) = self.encoding.take() {
+            self.encoded = Some(joined(h.await));
         }
     }
 
@@ -325,136 +399,18 @@ impl Task {
         }
     }
 
-    /// Writes pending `errors/` objects (idempotent: same key and body on a replay).
-    async fn write_errors(&mut self) {
-        let mut left = Vec::new();
-        for (seq, data, reason, detail) in std::mem::take(&mut self.pending_errors) {
-            let body = serde_json::json!({
-                "shard_id": self.shard,
-                "sequence_number": seq.as_str(),
-                "reason": reason,
-                "detail": detail,
-                "data_base64": base64::engine::general_purpose::STANDARD.encode(&data),
-            })
-            .to_string()
-            .into_bytes();
-            match self
-                .w
-                .store
-                .put_any(&error_key(&self.shard, &seq), body)
-                .await
-            {
-                Ok(_) => {
-                    self.w
-                        .metrics
-                        .decode_errors
-                        .get_or_create(&metrics::reason(&self.shard, reason))
-                        .inc();
-                }
-                Err(e) => {
-                    tracing::warn!(shard = self.shard, %e, "writing errors/ object");
-                    left.push((seq, data, reason, detail));
-                }
-            }
-        }
-        self.pending_errors = left;
-    }
-
-    /// One GetRecords call; returns how long to wait before the next one.
-    async fn read(&mut self) -> Result<Duration, ShardExit> {
-        let idle = Duration::from_millis(self.w.config.read.idle_poll_ms);
-        let m = &self.w.metrics;
-        let batch = match self.reader.next(self.w.config.read.limit).await {
-            Ok(b) => b,
-            Err(ReadError::Throttled(reason)) => {
-                m.read_throttles
-                    .get_or_create(&metrics::reason(&self.shard, reason))
-                    .inc();
-                return Ok(self.next_backoff().max(idle));
-            }
-            Err(ReadError::ShardGone) => return Err(self.shard_gone().await),
-            Err(ReadError::Other { reason, detail }) => {
-                m.read_errors
-                    .get_or_create(&metrics::reason(&self.shard, reason))
-                    .inc();
-                tracing::warn!(shard = self.shard, reason, detail, "GetRecords failed");
-                return Ok(self.next_backoff().max(idle));
-            }
-        };
-        self.backoff = Duration::ZERO;
-        if batch.iterator_renewed {
-            m.read_errors
-                .get_or_create(&metrics::reason(&self.shard, "expired_iterator"))
-                .inc();
-            return Ok(Duration::ZERO);
-        }
-        if let Some(behind) = batch.millis_behind_latest {
-            m.millis_behind_latest
-                .get_or_create(&metrics::shard(&self.shard))
-                .set(behind);
-        }
-        // Iterator age: how old the newest record read is (0 once caught up).
-        let age = match (batch.last_arrival_ms, batch.millis_behind_latest) {
-            (_, Some(0)) | (None, _) => 0,
-            (Some(t), _) => (self.w.now_ms() - t).max(0),
-        };
-        m.iterator_age_ms
-            .get_or_create(&metrics::shard(&self.shard))
-            .set(age);
-        let empty = batch.records.is_empty();
-        let now = Instant::now();
-        for (seq, data) in batch.records {
-            self.accept(seq, data, now);
-        }
-        Ok(if empty || self.reader.closed {
-            idle
-        } else {
-            idle.min(Duration::from_millis(200))
-        })
-    }
-
-    fn accept(&mut self, seq: SeqNo, data: Vec<u8>, now: Instant) {
-        let env = match Envelope::decode_record(&data) {
-            Ok(env) => env,
-            Err(e) => {
-                let reason = e.reason();
-                self.pending_errors.push((seq, data, reason, e.to_string()));
-                return;
-            }
-        };
-        let kind = env.kind();
-        let mixed = match kind {
-            Kind::Metrics => !env.events.is_empty(),
-            Kind::Events => !env.samples.is_empty(),
-            Kind::Unspecified => true,
-        };
-        if mixed {
-            let detail = format!(
-                "kind {kind:?} with {} samples and {} events",
-                env.samples.len(),
-                env.events.len()
-            );
-            self.pending_errors.push((seq, data, "bad_kind", detail));
-            return;
-        }
-        let partition = Partition::of(kind, &env.tenant, env.ingest_time_ms);
-        if env.is_empty() || self.state.is_durable(&partition, &seq) {
-            self.w
-                .metrics
-                .records_skipped
-                .get_or_create(&metrics::shard(&self.shard))
-                .inc();
-            return;
-        }
-        let size = data.len() as u64;
-        self.buffers
-            .push(partition, BufferedRecord { seq, envelope: env }, size, now);
-    }
-
     /// Shutdown: flush everything, commit, release (owner "", expires now). Whatever
     /// could not be committed is simply read again by the next owner.
     async fn hand_off(&mut self) -> ShardExit {
         self.write_errors().await;
+        // A flush being encoded holds buffers taken out already: it goes first.
+        self.await_encoding().await;
+        if let Some(r) = self.encoded.take() {
+            match r {
+                Ok(p) => self.pending = Some(p),
+                Err(e) => return self.fail(e),
+            }
+        }
         for _ in 0..HANDOFF_ATTEMPTS {
             if self.pending.is_none() {
                 if self.buffers.is_empty() {
