@@ -245,6 +245,11 @@ fn plan_components(
                 exe: exe.to_path_buf(),
                 args,
                 env,
+                nice: if kind == "delivery" {
+                    spec.delivery_nice
+                } else {
+                    0
+                },
             },
         });
         Ok::<_, StackError>(())

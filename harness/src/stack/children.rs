@@ -28,6 +28,8 @@ pub struct ChildSpec {
     pub args: Vec<OsString>,
     pub env: Vec<(String, String)>,
     pub log: PathBuf,
+    /// Scheduling niceness set before exec (0: unchanged); every thread inherits it.
+    pub nice: i32,
 }
 
 /// What happened when a child was started.
@@ -101,9 +103,10 @@ impl Children {
             // stops the children in order; signals to one child reach only it.
             .process_group(0);
         let parent = std::process::id() as libc::pid_t;
+        let nice = spec.nice;
         // SAFETY: the closure runs in the forked child before exec and only calls
-        // async-signal-safe functions (prctl, getppid); it allocates only on the error
-        // path, where the child is about to fail anyway.
+        // async-signal-safe functions (prctl, getppid, setpriority); it allocates only on
+        // the error path, where the child is about to fail anyway.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
@@ -112,6 +115,10 @@ impl Children {
                 // The harness died between fork and prctl: do not outlive it.
                 if libc::getppid() != parent {
                     return Err(std::io::Error::other("the harness exited during spawn"));
+                }
+                // Before exec, so the runtime's threads all inherit it.
+                if nice != 0 && libc::setpriority(libc::PRIO_PROCESS, 0, nice) != 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
@@ -272,6 +279,7 @@ mod tests {
             exe: "/bin/sh".into(),
             args: vec!["-c".into(), script.into()],
             env: vec![],
+            nice: 0,
             log: dir.join(format!("{name}.log")),
         }
     }
@@ -288,6 +296,38 @@ mod tests {
             s.rsplit_once(')')
                 .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
         })
+    }
+
+    /// The niceness in a `/proc/<pid>/stat` line: field 19, the 17th after the command's
+    /// closing parenthesis.
+    fn nice_of(stat: &str) -> i32 {
+        let (_, rest) = stat.rsplit_once(')').unwrap();
+        rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_niced_child_runs_every_thread_at_that_niceness() {
+        let d = dir("nice");
+        let c = Children::new().unwrap();
+        // The shell and its background job (forked after exec) both carry the niceness;
+        // threads inherit it the same way.
+        let script = "sleep 30 & echo READY http://127.0.0.1:9; wait";
+        let mut spec = sh("niced", &d, script);
+        spec.nice = 7;
+        let Started::Ready { pid, .. } = c.start(spec, Duration::from_secs(10)).await.unwrap()
+        else {
+            panic!("not ready")
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert_eq!(nice_of(&stat), 7, "{stat}");
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for child in children.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap();
+            assert_eq!(nice_of(&stat), 7, "{stat}");
+        }
+        c.shutdown(Duration::from_millis(500)).await;
+        let _ = std::fs::remove_dir_all(d);
     }
 
     #[tokio::test]
