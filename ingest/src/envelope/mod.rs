@@ -39,6 +39,20 @@ impl DecodeError {
     }
 }
 
+/// A record's protobuf bytes: its header (magic, version) checked, the payload
+/// decompressed (Snappy).
+pub fn record_payload(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    if data.len() < 4 || &data[..3] != MAGIC {
+        return Err(DecodeError::Magic);
+    }
+    if data[3] != VERSION {
+        return Err(DecodeError::Version(data[3]));
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(&data[4..])
+        .map_err(|e| DecodeError::Compression(e.to_string()))
+}
+
 impl Envelope {
     /// Number of items (samples or events) inside.
     pub fn len(&self) -> usize {
@@ -66,15 +80,7 @@ impl Envelope {
     }
 
     pub fn decode_record(data: &[u8]) -> Result<Envelope, DecodeError> {
-        if data.len() < 4 || &data[..3] != MAGIC {
-            return Err(DecodeError::Magic);
-        }
-        if data[3] != VERSION {
-            return Err(DecodeError::Version(data[3]));
-        }
-        let raw = snap::raw::Decoder::new()
-            .decompress_vec(&data[4..])
-            .map_err(|e| DecodeError::Compression(e.to_string()))?;
+        let raw = record_payload(data)?;
         Envelope::decode(raw.as_slice()).map_err(|e| DecodeError::Protobuf(e.to_string()))
     }
 }

@@ -153,18 +153,10 @@ pub struct HygieneConfig {
 impl Default for HygieneConfig {
     fn default() -> Self {
         Self {
-            allowlist: [
-                "region",
-                "az",
-                "cluster",
-                "shard_id",
-                "instance_type",
-                "build_id",
-                "queue",
-                "asn_bucket",
-            ]
-            .map(String::from)
-            .to_vec(),
+            // The stored table gives these their own columns (table::schema).
+            allowlist: crate::table::schema::PROMOTED_LABELS
+                .map(String::from)
+                .to_vec(),
             detect_email: true,
             detect_phone: true,
             detect_ip: true,

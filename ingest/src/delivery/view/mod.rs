@@ -9,7 +9,7 @@
 //! Field numbers are those of `envelope::model` (the compatibility contract). The wire
 //! primitives (varint, key, skipping unknown fields) are prost's own `encoding` functions.
 
-use crate::envelope::{DecodeError, Envelope, Exemplar, Histogram, Kind, MAGIC, VERSION};
+use crate::envelope::{DecodeError, Envelope, Exemplar, Histogram, Kind};
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 
@@ -267,16 +267,7 @@ impl Body {
     /// A record's bytes (magic, version, snappy) → a checked body; the same errors as
     /// `Envelope::decode_record`.
     pub fn decode_record(data: &[u8]) -> Result<Body, DecodeError> {
-        if data.len() < 4 || &data[..3] != MAGIC {
-            return Err(DecodeError::Magic);
-        }
-        if data[3] != VERSION {
-            return Err(DecodeError::Version(data[3]));
-        }
-        let raw = snap::raw::Decoder::new()
-            .decompress_vec(&data[4..])
-            .map_err(|e| DecodeError::Compression(e.to_string()))?;
-        Body::parse(raw)
+        Body::parse(crate::envelope::record_payload(data)?)
     }
 
     /// The body of an owned envelope (tests, benches that build buffers directly).
