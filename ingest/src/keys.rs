@@ -108,24 +108,18 @@ mod tests {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect::<Vec<_>>(),
         );
-        let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in &many {
-            h.update(l.name.as_bytes());
-            h.update(&[0xff]);
-            h.update(l.value.as_bytes());
-            h.update(&[0xfe]);
-        }
-        assert_eq!(series_fingerprint(&many), h.digest());
-        assert_eq!(series_fingerprint(&a), {
+        let streaming = |ls: &[Label]| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
-            for l in &a {
+            for l in ls {
                 h.update(l.name.as_bytes());
                 h.update(&[0xff]);
                 h.update(l.value.as_bytes());
                 h.update(&[0xfe]);
             }
             h.digest()
-        });
+        };
+        assert_eq!(series_fingerprint(&many), streaming(&many));
+        assert_eq!(series_fingerprint(&a), streaming(&a));
     }
 
     #[test]

@@ -205,6 +205,7 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
                 metric_type.append_value(metric_type_name(mt));
                 let decoded = s.histogram()?;
                 let hist = decoded.as_ref();
+                let exponential = hist.is_some_and(|h| is_exponential(s.metric_type, h));
                 match s.value {
                     ValueView::Number(v) => value.append_value(v),
                     ValueView::Histogram(_) | ValueView::None => value.append_null(),
@@ -226,7 +227,7 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
                     }
                 }
                 match hist {
-                    Some(h) if !is_exponential(s.metric_type, h) => {
+                    Some(h) if !exponential => {
                         hist_bounds.values().append_slice(&h.explicit_bounds);
                         hist_bounds.append(true);
                         hist_bucket_counts.values().append_slice(&h.bucket_counts);
@@ -238,7 +239,7 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
                     }
                 }
                 match hist {
-                    Some(h) if is_exponential(s.metric_type, h) => {
+                    Some(h) if exponential => {
                         exp_scale.append_value(h.scale);
                         exp_zero_count.append_value(h.zero_count);
                         exp_zero_threshold.append_value(h.zero_threshold);
