@@ -3,12 +3,16 @@
 //! (not timed, its duration printed): the embedded backend, the catalog wiring and the
 //! query service start in this process, and hours of one tenant's telemetry are committed
 //! through delivery's own commit protocol ([`super::query_data`]). Phase 2: every panel
-//! query × time range (ending at the newest data) runs sequentially over HTTP
-//! (`/v1/query`, JSON) after one unmeasured warm-up run; figures are p50/p95/p99 per
-//! query, the overall p95 of the ranges ≤ 12 h against its target, the process CPU time
+//! query × time range runs sequentially over HTTP (`/v1/query`, JSON): first once over
+//! the range ending at the newest data (the panel's first view: nothing of it is in the
+//! service's per-object partials cache yet; its latency is its own figure), then the
+//! measured runs, each with the range moved on by the refresh interval as a dashboard
+//! refreshing with `now()` does (objects the range cuts are aggregated again, objects it
+//! covers whole come from the partials cache); figures are p50/p95/p99 per query, the
+//! overall p95 of the ranges ≤ 12 h against its target, the process CPU time
 //! per query (emulator, service and client all run here: a figure that a busy machine
 //! disturbs less than wall time), and the objects the service read and pruned and its
-//! object cache's hits and misses per query (its `/metrics`).
+//! object cache's and partials cache's hits and misses per query (its `/metrics`).
 
 use super::child::cpu_seconds_of;
 use super::figures::{Figure, Figures};
@@ -36,7 +40,7 @@ pub struct QueryBenchArgs {
     /// Time ranges measured, each ending at the newest data (comma separated: 1h,12h).
     #[arg(long, value_delimiter = ',', default_value = "1h,12h", value_parser = parse_hours)]
     pub ranges: Vec<u32>,
-    /// Measured runs of each query and range, one after the other (after one warm-up run).
+    /// Measured runs of each query and range, one after the other (after its first view).
     #[arg(long, default_value_t = 20)]
     pub iterations: u32,
     /// Stop measuring one query and range after this many seconds, iterations left or not.
@@ -46,6 +50,14 @@ pub struct QueryBenchArgs {
     /// objects from the bucket). The service's default is 256.
     #[arg(long, default_value_t = 256)]
     pub cache_mib: u64,
+    /// The query service's per-object partial aggregation states in MiB (0: off, every
+    /// query aggregates every object it reads). The service's default is 64.
+    #[arg(long, default_value_t = 64)]
+    pub partials_mib: u64,
+    /// Seconds each measured run moves the range on, as a dashboard refreshing every so
+    /// often with a range ending `now()` (0: every run asks for the same range).
+    #[arg(long, default_value_t = 10)]
+    pub refresh_secs: u32,
     /// Print each query's `EXPLAIN ANALYZE` (operator times and rows) for the longest
     /// range, after its measured runs: where the time goes.
     #[arg(long)]
@@ -100,8 +112,11 @@ pub fn run(args: QueryBenchArgs) -> anyhow::Result<ExitCode> {
     if args.ranges.is_empty() || args.ranges.len() > 8 {
         bail!("--ranges takes 1 to 8 ranges");
     }
-    if args.cache_mib > 64 << 10 {
-        bail!("--cache-mib must be at most 65,536");
+    if args.cache_mib > 64 << 10 || args.partials_mib > 64 << 10 {
+        bail!("--cache-mib and --partials-mib must be at most 65,536");
+    }
+    if args.refresh_secs > 3600 {
+        bail!("--refresh-secs must be at most 3,600");
     }
     if !(args.max_secs_per_query > 0.0 && args.max_secs_per_query <= 3600.0) {
         bail!("--max-secs-per-query must be in (0, 3600]");
@@ -119,16 +134,18 @@ fn now_ms() -> i64 {
 async fn figures(args: &QueryBenchArgs) -> anyhow::Result<Figures> {
     let queries = panel_queries()?;
     eprintln!(
-        "bench query: {} panel queries × ranges {:?} h, {} runs each (+1 warm-up), object cache {} MiB, seed {}, load average {}",
+        "bench query: {} panel queries × ranges {:?} h, first view + {} runs each (range moving {} s per run), object cache {} MiB, partials {} MiB, seed {}, load average {}",
         queries.len(),
         args.ranges,
         args.iterations,
+        args.refresh_secs,
         args.cache_mib,
+        args.partials_mib,
         args.seed,
         load_average()
     );
     let setup = Instant::now();
-    let rig = Rig::start(args.cache_mib << 20).await?;
+    let rig = Rig::start(args.cache_mib << 20, args.partials_mib << 20).await?;
     let plan = Plan {
         tenant: TENANT.into(),
         rows: args.rows,
@@ -196,10 +213,14 @@ fn percentiles(name: &str, h: &Histogram<u64>) -> [Figure; 3] {
 /// One query and range: its latencies and what the service read.
 struct Measured {
     hist: Histogram<u64>,
+    /// The first view's latency (ms).
+    first_ms: f64,
     scanned: f64,
     pruned: f64,
     hits: f64,
     misses: f64,
+    partials_hits: f64,
+    partials_misses: f64,
     /// Process CPU milliseconds per run.
     cpu_ms: f64,
     errors: u64,
@@ -209,6 +230,23 @@ fn cpu_now() -> anyhow::Result<f64> {
     cpu_seconds_of(std::process::id()).ok_or_else(|| anyhow::anyhow!("reading /proc/self/stat"))
 }
 
+const COUNTERS: [&str; 6] = [
+    "query_objects_scanned_total",
+    "query_objects_pruned_total",
+    "query_object_cache_hits_total",
+    "query_object_cache_misses_total",
+    "query_partials_hits_total",
+    "query_partials_misses_total",
+];
+
+async fn counters(rig: &Rig) -> anyhow::Result<[f64; 6]> {
+    let mut out = [0.0; 6];
+    for (o, name) in out.iter_mut().zip(COUNTERS) {
+        *o = rig.counter(name).await?;
+    }
+    Ok(out)
+}
+
 async fn measure_one(
     args: &QueryBenchArgs,
     rig: &Rig,
@@ -216,28 +254,32 @@ async fn measure_one(
     from_ms: i64,
     to_ms: i64,
 ) -> anyhow::Result<Measured> {
-    let (label, sql) = (&q.name, q.at(from_ms, to_ms));
-    let sql = sql.as_str();
-    let rows = match rig.query(sql).await? {
+    let label = &q.name;
+    let first_sql = q.at(from_ms, to_ms);
+    let t = Instant::now();
+    let rows = match rig.query(&first_sql).await? {
         Ok(n) => n,
-        Err(e) => bail!("{} ({label}): the warm-up run failed: {e}\n{sql}", q.title),
+        Err(e) => bail!(
+            "{} ({label}): the first run failed: {e}\n{first_sql}",
+            q.title
+        ),
     };
-    let scanned0 = rig.counter("query_objects_scanned_total").await?;
-    let pruned0 = rig.counter("query_objects_pruned_total").await?;
-    let hits0 = rig.counter("query_object_cache_hits_total").await?;
-    let misses0 = rig.counter("query_object_cache_misses_total").await?;
+    let first_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let before = counters(rig).await?;
     let cpu0 = cpu_now()?;
     let mut hist = Histogram::<u64>::new(3)?;
     let mut errors = 0u64;
     let mut first_error = None;
     let start = Instant::now();
     let budget = Duration::from_secs_f64(args.max_secs_per_query);
-    for _ in 0..args.iterations {
+    let step = args.refresh_secs as i64 * 1000;
+    for i in 1..=args.iterations as i64 {
         if start.elapsed() >= budget {
             break;
         }
+        let sql = q.at(from_ms + i * step, to_ms + i * step);
         let t = Instant::now();
-        match rig.query(sql).await? {
+        match rig.query(&sql).await? {
             Ok(_) => hist.record(t.elapsed().as_micros().max(1) as u64)?,
             Err(e) => {
                 errors += 1;
@@ -247,12 +289,25 @@ async fn measure_one(
     }
     let runs = (hist.len() + errors).max(1) as f64;
     let cpu_ms = (cpu_now()? - cpu0) * 1000.0 / runs;
-    let hits = (rig.counter("query_object_cache_hits_total").await? - hits0) / runs;
-    let misses = (rig.counter("query_object_cache_misses_total").await? - misses0) / runs;
-    let scanned = (rig.counter("query_objects_scanned_total").await? - scanned0) / runs;
-    let pruned = (rig.counter("query_objects_pruned_total").await? - pruned0) / runs;
+    let after = counters(rig).await?;
+    let per_run: Vec<f64> = after
+        .iter()
+        .zip(before)
+        .map(|(a, b)| (a - b) / runs)
+        .collect();
+    let [
+        scanned,
+        pruned,
+        hits,
+        misses,
+        partials_hits,
+        partials_misses,
+    ] = per_run[..]
+    else {
+        bail!("six counters expected");
+    };
     eprintln!(
-        "    {label:<24} {:>3} runs: p50 {:>8.1} p95 {:>8.1} p99 {:>8.1} ms, CPU {cpu_ms:>7.1} ms; objects read {scanned:>5.1} pruned {pruned:>5.1} cache hits {hits:>6.1} misses {misses:>5.1} per query; {rows} rows answered{}",
+        "    {label:<24} first {first_ms:>7.1} ms, {:>3} runs: p50 {:>7.1} p95 {:>7.1} p99 {:>7.1} ms, CPU {cpu_ms:>6.1} ms; objects read {scanned:>4.1} pruned {pruned:>4.1}, object cache hits {hits:>5.1} misses {misses:>4.1}, partial states cached {partials_hits:>4.1} computed {partials_misses:>4.1} per query; {rows} rows{}",
         hist.len(),
         ms(&hist, 0.5),
         ms(&hist, 0.95),
@@ -268,17 +323,24 @@ async fn measure_one(
     }
     let longest = args.ranges.iter().max().copied().unwrap_or(0) as i64 * 3_600_000;
     if args.explain && to_ms - from_ms == longest {
-        match rig.explain(sql).await? {
+        let n = args.iterations as i64 + 1;
+        match rig
+            .explain(&q.at(from_ms + n * step, to_ms + n * step))
+            .await?
+        {
             Ok(plan) => eprintln!("{plan}"),
             Err(e) => eprintln!("      EXPLAIN ANALYZE failed: {e}"),
         }
     }
     Ok(Measured {
         hist,
+        first_ms,
         scanned,
         pruned,
         hits,
         misses,
+        partials_hits,
+        partials_misses,
         cpu_ms,
         errors,
     })
@@ -292,15 +354,21 @@ async fn measure(
 ) -> anyhow::Result<Vec<Figure>> {
     let mut out = Vec::new();
     let mut dashboard = Histogram::<u64>::new(3)?;
+    let mut first_views = Histogram::<u64>::new(3)?;
     let mut errors = 0u64;
     let extra = cluster_p99();
-    eprintln!("  phase 2: sequential queries over HTTP, ranges ending at the newest data");
+    eprintln!(
+        "  phase 2: sequential queries over HTTP; first view over the range ending at the newest data, then runs with the range moved on {} s each",
+        args.refresh_secs
+    );
     for &hours in &args.ranges {
         let from_ms = to_ms - hours as i64 * 3_600_000;
         let range = format!("{hours}h");
         eprintln!("  range {range}:");
         let mut all = Histogram::<u64>::new(3)?;
+        let mut firsts = Histogram::<u64>::new(3)?;
         let (mut scanned, mut pruned, mut hits, mut misses, mut cpu) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut p_hits, mut p_misses) = (0.0, 0.0);
         for q in panels {
             let m = measure_one(args, rig, q, from_ms, to_ms).await?;
             out.extend(percentiles(&format!("{range}.{}", q.name), &m.hist));
@@ -310,6 +378,15 @@ async fn measure(
                 "ms",
                 false,
             ));
+            out.push(Figure::new(
+                &format!("{range}.{}.first", q.name),
+                m.first_ms,
+                "ms",
+                false,
+            ));
+            firsts.record((m.first_ms * 1000.0).max(1.0) as u64)?;
+            p_hits += m.partials_hits;
+            p_misses += m.partials_misses;
             all.add(&m.hist)?;
             scanned += m.scanned;
             pruned += m.pruned;
@@ -355,8 +432,27 @@ async fn measure(
             "/query",
             false,
         ));
+        out.push(Figure::new(
+            &format!("{range}.partials_cached"),
+            p_hits / n,
+            "/query",
+            true,
+        ));
+        out.push(Figure::new(
+            &format!("{range}.partials_computed"),
+            p_misses / n,
+            "/query",
+            false,
+        ));
+        out.push(Figure::new(
+            &format!("{range}.first.p95"),
+            ms(&firsts, 0.95),
+            "ms",
+            false,
+        ));
         if hours <= DASHBOARD_RANGE_LIMIT_H {
             dashboard.add(&all)?;
+            first_views.add(&firsts)?;
         }
         let m = measure_one(args, rig, &extra, from_ms, to_ms).await?;
         out.extend(percentiles(&format!("{range}.{}", extra.name), &m.hist));
@@ -376,6 +472,18 @@ async fn measure(
         out.push(Figure::new(
             "dashboard_le_12h.p99",
             ms(&dashboard, 0.99),
+            "ms",
+            false,
+        ));
+        out.push(Figure::new(
+            "dashboard_le_12h.first_view.p95",
+            ms(&first_views, 0.95),
+            "ms",
+            false,
+        ));
+        out.push(Figure::new(
+            "dashboard_le_12h.first_view.max",
+            ms(&first_views, 1.0),
             "ms",
             false,
         ));

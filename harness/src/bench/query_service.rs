@@ -101,7 +101,7 @@ pub struct Rig {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-fn config(endpoint: &str, cache_bytes: u64) -> QueryConfig {
+fn config(endpoint: &str, cache_bytes: u64, partial_bytes: u64) -> QueryConfig {
     let mut c = QueryConfig {
         plain_http: true,
         aws: AwsConfig::local(endpoint),
@@ -123,17 +123,18 @@ fn config(endpoint: &str, cache_bytes: u64) -> QueryConfig {
     }];
     c.catalog.wait_secs = 1;
     c.cache.object_bytes = cache_bytes;
+    c.cache.partial_bytes = partial_bytes;
     c
 }
 
 impl Rig {
     /// Backend, wiring, then the query service (its catalog follows what gets committed)
     /// with an object cache of `cache_bytes`.
-    pub async fn start(cache_bytes: u64) -> anyhow::Result<Rig> {
+    pub async fn start(cache_bytes: u64, partial_bytes: u64) -> anyhow::Result<Rig> {
         let emu = mocks::Emulator::start(EmulatorConfig::default(), ([127, 0, 0, 1], 0).into())
             .await
             .context("starting the embedded backend on 127.0.0.1:0")?;
-        let cfg = config(&emu.endpoint(), cache_bytes);
+        let cfg = config(&emu.endpoint(), cache_bytes, partial_bytes);
         let (s3, sqs) = (cfg.aws.s3().await, cfg.aws.sqs().await);
         ingest::query::ensure_wiring(&s3, &sqs, &cfg.bucket, &cfg.queue, DLQ)
             .await

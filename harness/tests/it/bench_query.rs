@@ -44,6 +44,8 @@ fn bench_query_prints_figures_and_saves_them() {
         "12h.all.cpu",
         "12h.cache_hits",
         "dashboard_le_12h.p95",
+        "dashboard_le_12h.first_view.p95",
+        "12h.top_metrics.first",
         "errors",
     ] {
         assert!(stdout.contains(want), "{want:?} missing\n{log}");
@@ -60,6 +62,17 @@ fn bench_query_prints_figures_and_saves_them() {
         .find(|f| f["name"] == "12h.cache_hits")
         .unwrap();
     assert!(hits["value"].as_f64().unwrap() > 0.0, "{log}");
+    // Refreshes take the states of objects the moving range covers whole from the
+    // partials cache and aggregate the objects it cuts again.
+    let value = |name: &str| {
+        figures
+            .iter()
+            .find(|f| f["name"] == name)
+            .and_then(|f| f["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name} missing\n{log}"))
+    };
+    assert!(value("12h.partials_cached") > 0.0, "{log}");
+    assert!(value("12h.partials_computed") > 0.0, "{log}");
 
     // The same seed commits the same data: the second run compares with the first.
     let (code, stdout, stderr) = bench_query(&baseline);

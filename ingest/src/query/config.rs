@@ -34,12 +34,16 @@ pub struct CacheConfig {
     /// Bytes of object data kept at most (least recently used out first); 0 turns the
     /// cache off (every query reads its objects from the bucket).
     pub object_bytes: u64,
+    /// Bytes of per-object partial aggregation states kept at most (see
+    /// `query::partials`); 0 turns them off (every query aggregates every object).
+    pub partial_bytes: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             object_bytes: 256 << 20,
+            partial_bytes: 64 << 20,
         }
     }
 }

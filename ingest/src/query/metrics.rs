@@ -59,6 +59,7 @@ pub struct Metrics {
     pub store_refused: Family<TenantLabels, Counter>,
     pub rebuilds: Counter,
     pub cache: super::cache::CacheMetrics,
+    pub partials: super::partials::PartialsMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +84,7 @@ impl Default for Metrics {
             store_refused: Family::default(),
             rebuilds: Counter::default(),
             cache: Default::default(),
+            partials: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -159,6 +161,35 @@ impl Default for Metrics {
             "object_cache_bytes",
             "Bytes of object data the cache holds",
             m.cache.bytes.clone(),
+        );
+        for (name, help, c) in [
+            (
+                "partials_hits",
+                "Per-object partial aggregation states answered from the partials cache",
+                &m.partials.hits,
+            ),
+            (
+                "partials_misses",
+                "Per-object partial aggregation states computed (not cached)",
+                &m.partials.misses,
+            ),
+            (
+                "partials_evictions",
+                "Partial states dropped to stay within the partials cache's byte budget",
+                &m.partials.evictions,
+            ),
+            (
+                "partials_oversize",
+                "Partial states not kept: larger than an eighth of the budget",
+                &m.partials.oversize,
+            ),
+        ] {
+            registry.register(name, help, c.clone());
+        }
+        registry.register(
+            "partials_bytes",
+            "Bytes of partial aggregation states the partials cache holds",
+            m.partials.bytes.clone(),
         );
         Self { registry, ..m }
     }

@@ -5,7 +5,8 @@
 //!   SQS) and knows which objects make up each tenant's tables;
 //! - [`session`] builds a DataFusion session per request over that tenant's objects only
 //!   ([`table`]), through a tenant-scoped read-only object store ([`store`]) over an
-//!   in-memory cache of the immutable committed objects ([`cache`]);
+//!   in-memory cache of the immutable committed objects ([`cache`]), with per-object
+//!   partial aggregation states cached ([`partials`]);
 //! - [`exec`] runs the SQL with the limits, [`encode`] writes JSON or Arrow IPC;
 //! - [`http`] serves it; [`metrics`] is its own telemetry.
 //!
@@ -19,6 +20,7 @@ pub mod encode;
 pub mod exec;
 pub mod http;
 pub mod metrics;
+pub mod partials;
 pub mod session;
 pub mod store;
 pub mod table;
@@ -108,6 +110,10 @@ impl QueryService {
                 metrics.cache.clone(),
             )),
             config.limits.memory_bytes,
+            Arc::new(partials::PartialsCache::new(
+                config.cache.partial_bytes,
+                metrics.partials.clone(),
+            )),
             catalog.clone(),
             metrics.clone(),
         )?;

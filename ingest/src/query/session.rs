@@ -12,6 +12,7 @@
 
 use super::catalog::Catalog;
 use super::metrics::Metrics;
+use super::partials::{PartialsCache, PartialsRule};
 use super::store::{ScopedStore, TenantRegistry};
 use super::table::CommittedTable;
 use crate::Kind;
@@ -21,6 +22,7 @@ use datafusion::error::Result;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use object_store::ObjectStore;
 use parking_lot::Mutex;
@@ -40,6 +42,7 @@ pub struct Sessions {
     bucket_url: ObjectStoreUrl,
     store: Arc<dyn ObjectStore>,
     pool: Arc<dyn MemoryPool>,
+    partials: Arc<PartialsCache>,
     runtimes: Mutex<HashMap<String, Arc<RuntimeEnv>>>,
     catalog: Arc<Catalog>,
     metrics: Arc<Metrics>,
@@ -50,6 +53,7 @@ impl Sessions {
         bucket: &str,
         store: Arc<dyn ObjectStore>,
         memory_bytes: usize,
+        partials: Arc<PartialsCache>,
         catalog: Arc<Catalog>,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
@@ -57,6 +61,7 @@ impl Sessions {
             bucket_url: ObjectStoreUrl::parse(format!("s3://{bucket}"))?,
             store,
             pool: Arc::new(GreedyMemoryPool::new(memory_bytes)),
+            partials,
             runtimes: Mutex::new(HashMap::new()),
             catalog,
             metrics,
@@ -96,10 +101,22 @@ impl Sessions {
 
     /// A fresh session for `tenant` over the catalog as it is now.
     pub fn session(&self, tenant: &str, dedupe: bool) -> Result<SessionContext> {
+        // Objects are one row group each: splitting one into byte ranges gives a reader
+        // nothing to do, and whole objects are what partial states are cached by.
         let config = SessionConfig::new()
             .with_target_partitions(2)
-            .with_information_schema(false);
-        let ctx = SessionContext::new_with_config_rt(config, self.runtime(tenant)?);
+            .with_information_schema(false)
+            .with_repartition_file_scans(false);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(self.runtime(tenant)?)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(PartialsRule::new(
+                tenant,
+                self.partials.clone(),
+            )))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let snap = self.catalog.snapshot(tenant);
         for kind in [Kind::Metrics, Kind::Events] {
             let schema = match kind {

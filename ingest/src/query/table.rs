@@ -202,10 +202,14 @@ impl TableProvider for CommittedTable {
             .zip(&keep)
             .filter(|(_, k)| **k)
             .map(|(o, _)| {
-                PartitionedFile::new(o.key.clone(), o.bytes).with_partition_values(vec![
-                    ScalarValue::Utf8(Some(o.dt.clone())),
-                    ScalarValue::Utf8(Some(o.hour.clone())),
-                ])
+                let mut f =
+                    PartitionedFile::new(o.key.clone(), o.bytes).with_partition_values(vec![
+                        ScalarValue::Utf8(Some(o.dt.clone())),
+                        ScalarValue::Utf8(Some(o.hour.clone())),
+                    ]);
+                // The commit's statistics, for the per-object partials cache.
+                f.extensions.insert_arc(o.clone());
+                f
             })
             .collect();
         let pruned = (self.objects.len() - files.len()) as u64;

@@ -6,5 +6,6 @@ mod catalog;
 mod dashboards;
 pub(crate) mod fixture;
 mod limits;
+mod partials;
 mod results;
 mod tenancy;

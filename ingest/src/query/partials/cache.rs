@@ -1,0 +1,129 @@
+//! [`PartialsCache`]: partial aggregation states per committed object, keyed by what was
+//! computed over which object (see [`super`]), bounded by a byte budget (least recently
+//! used out first). Committed objects are immutable, so an entry never goes stale; one
+//! larger than an eighth of the budget is not kept (counted as `oversize`).
+
+use arrow::record_batch::RecordBatch;
+use lru::LruCache;
+use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::Arc;
+
+/// The cache's counters (registered by [`crate::query::metrics::Metrics`]).
+#[derive(Debug, Clone, Default)]
+pub struct PartialsMetrics {
+    pub hits: Counter,
+    pub misses: Counter,
+    pub evictions: Counter,
+    pub oversize: Counter,
+    pub bytes: Gauge,
+}
+
+pub type Partial = Arc<Vec<RecordBatch>>;
+
+struct Lru {
+    map: LruCache<String, (Partial, u64)>,
+    bytes: u64,
+}
+
+pub struct PartialsCache {
+    budget: u64,
+    lru: Mutex<Lru>,
+    metrics: PartialsMetrics,
+}
+
+impl std::fmt::Debug for PartialsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartialsCache")
+            .field("budget", &self.budget)
+            .finish()
+    }
+}
+
+impl PartialsCache {
+    /// `budget` bytes at most; 0 turns caching (and the plan rewrite) off.
+    pub fn new(budget: u64, metrics: PartialsMetrics) -> Self {
+        Self {
+            budget,
+            lru: Mutex::new(Lru {
+                map: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            metrics,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
+    pub fn get(&self, key: &str) -> Option<Partial> {
+        let hit = self.lru.lock().map.get(key).map(|(p, _)| p.clone());
+        match hit {
+            Some(_) => self.metrics.hits.inc(),
+            None => self.metrics.misses.inc(),
+        };
+        hit
+    }
+
+    pub fn insert(&self, key: String, partial: Partial) {
+        let size: u64 = partial
+            .iter()
+            .map(|b| b.get_array_memory_size() as u64)
+            .sum::<u64>()
+            + key.len() as u64;
+        if size > self.budget / 8 {
+            self.metrics.oversize.inc();
+            return;
+        }
+        let mut lru = self.lru.lock();
+        if let Some((_, old)) = lru.map.put(key, (partial, size)) {
+            lru.bytes -= old;
+        }
+        lru.bytes += size;
+        while lru.bytes > self.budget {
+            match lru.map.pop_lru() {
+                Some((_, (_, s))) => {
+                    lru.bytes -= s;
+                    self.metrics.evictions.inc();
+                }
+                None => break,
+            }
+        }
+        self.metrics.bytes.set(lru.bytes as i64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array};
+
+    fn partial(n: usize) -> Partial {
+        let a: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n as i64));
+        Arc::new(vec![RecordBatch::try_from_iter([("n", a)]).unwrap()])
+    }
+
+    #[test]
+    fn least_recently_used_goes_first_and_oversize_is_refused() {
+        let one = partial(1000);
+        let size = one[0].get_array_memory_size() as u64 + 1;
+        let m = PartialsMetrics::default();
+        let c = PartialsCache::new(size * 8 + size / 2, m.clone());
+        for k in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+            c.insert(k.into(), one.clone());
+        }
+        assert!(c.get("a").is_some()); // a is now the most recent
+        c.insert("i".into(), one.clone());
+        assert!(c.get("b").is_none(), "b was the least recently used");
+        assert!(c.get("a").is_some());
+        assert_eq!(m.evictions.get(), 1);
+        c.insert("big".into(), partial(100_000));
+        assert!(c.get("big").is_none());
+        assert_eq!(m.oversize.get(), 1);
+        assert_eq!(m.hits.get(), 2);
+        assert_eq!(m.misses.get(), 2);
+        assert!(m.bytes.get() as u64 <= size * 8 + size / 2);
+    }
+}

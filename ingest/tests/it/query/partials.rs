@@ -1,0 +1,134 @@
+//! Per-object partial aggregation states (`query::partials`): a service keeping them
+//! answers exactly what a service without them answers, while the range moves as a
+//! refreshing dashboard's does (objects the range covers whole come from the cache,
+//! objects it cuts are aggregated again), and one tenant's states never answer another.
+
+use super::fixture::*;
+
+const HOUR: i64 = 3_600_000;
+const SHARDS: [&str; 2] = ["shardId-000000000000", "shardId-000000000001"];
+
+/// Four hours × two shards, one object each; values are whole numbers (sums are exact
+/// in any order) and differ per tenant.
+fn rows(hour: i64, shard: usize, offset: f64) -> Vec<M> {
+    let metrics = ["players_online", "cpu_seconds", "memory_bytes"];
+    (0..60)
+        .map(|i| {
+            let ts = T0 + hour * HOUR + i as i64 * 60_000;
+            M {
+                metric: metrics[i % 3],
+                series_id: 1 + (i % 7) as u64,
+                ts_ms: ts,
+                value: offset + (i + 10 * hour as usize + 100 * shard) as f64,
+                ingest_ms: ts + 2_000,
+            }
+        })
+        .collect()
+}
+
+async fn commit_all(fx: &mut Fixture, tenant: &'static str, offset: f64) {
+    for hour in 0..4 {
+        for (s, shard) in SHARDS.iter().enumerate() {
+            let m = metrics(tenant, shard, hour as u64, &rows(hour, s, offset));
+            fx.committer.commit(shard, vec![m]).await;
+        }
+    }
+}
+
+fn queries(from: i64, to: i64) -> Vec<String> {
+    let range = format!(
+        "ingest_time >= to_timestamp_millis({from}) AND ingest_time < to_timestamp_millis({to})"
+    );
+    vec![
+        format!(
+            "SELECT metric, count(*), sum(value), min(value), max(value), \
+             count(DISTINCT series_id) FROM metrics WHERE {range} GROUP BY metric ORDER BY metric"
+        ),
+        format!(
+            "SELECT date_bin(INTERVAL '10 minutes', ingest_time) AS t, kinesis_shard, count(*) \
+             FROM metrics WHERE {range} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        format!(
+            "SELECT count(*), sum(value), avg(value) FROM metrics \
+             WHERE metric = 'cpu_seconds' AND {range}"
+        ),
+        format!(
+            "SELECT kinesis_shard, max(arrow_cast(ingest_time, 'Int64')) FROM metrics \
+             WHERE {range} GROUP BY 1 ORDER BY 1"
+        ),
+    ]
+}
+
+fn counter(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn states_are_reused_as_the_range_moves_and_answers_stay_exact() {
+    let mut fx = Fixture::start().await;
+    commit_all(&mut fx, A, 0.0).await;
+    let with = fx.service().await;
+    let without = fx.service_with(|c| c.cache.partial_bytes = 0).await;
+    // The range cuts the first and the last hour's objects and covers the middle ones.
+    let (from, to) = (T0 + HOUR / 2, T0 + 3 * HOUR + HOUR / 2);
+    for step in 0..4 {
+        let shift = step * 10 * 60_000;
+        for sql in queries(from + shift, to + shift) {
+            let (s1, cached) = fx.query(&with, KEY_A, &sql).await;
+            let (s2, plain) = fx.query(&without, KEY_A, &sql).await;
+            assert_eq!((s1, s2), (200, 200), "{sql}: {cached} / {plain}");
+            assert!(
+                cached["row_count"].as_u64().unwrap_or(0) > 0,
+                "{sql}: {cached}"
+            );
+            assert_eq!(cached["rows"], plain["rows"], "step {step}: {sql}");
+        }
+    }
+    let on = fx.metrics_text(&with).await;
+    let (hits, misses) = (
+        counter(&on, "query_partials_hits_total"),
+        counter(&on, "query_partials_misses_total"),
+    );
+    // Per query: steps 0–2 read 8 objects, the middle 4 covered whole (computed at step
+    // 0, cached after) and 4 cut by the moving bounds (their states are keyed by them, so
+    // each step computes them again); at step 3 the first hour is pruned and the last
+    // hour's 2 objects are covered whole for the first time.
+    let n = queries(0, 0).len() as f64;
+    assert_eq!(misses, n * (8.0 + 4.0 + 4.0 + 2.0), "{on}");
+    assert_eq!(hits, n * (4.0 + 4.0 + 4.0), "{on}");
+    let off = fx.metrics_text(&without).await;
+    assert_eq!(counter(&off, "query_partials_hits_total"), 0.0);
+    assert_eq!(counter(&off, "query_partials_misses_total"), 0.0);
+    // EXPLAIN shows where the partial aggregation went.
+    let (status, v) = fx
+        .query(&with, KEY_A, &format!("EXPLAIN {}", queries(from, to)[0]))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v.to_string().contains("PartialsExec"), "{v}");
+    with.stop();
+    without.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_states_never_answer_another() {
+    let mut fx = Fixture::start().await;
+    commit_all(&mut fx, A, 0.0).await;
+    commit_all(&mut fx, B, 1_000.0).await;
+    let s = fx.service().await;
+    let sql = "SELECT CAST(sum(value) AS BIGINT) FROM metrics";
+    let a = fx.scalar(&s, KEY_A, sql).await;
+    let b = fx.scalar(&s, KEY_B, sql).await;
+    // 480 rows per tenant; B's values are A's + 1000 each.
+    assert_eq!(b - a, 480 * 1_000);
+    // Asked again (now from cached states): the same, each its own.
+    assert_eq!(fx.scalar(&s, KEY_A, sql).await, a);
+    assert_eq!(fx.scalar(&s, KEY_B, sql).await, b);
+    let text = fx.metrics_text(&s).await;
+    assert!(
+        counter(&text, "query_partials_hits_total") >= 16.0,
+        "{text}"
+    );
+    s.stop();
+}
