@@ -58,6 +58,16 @@ impl PartialsCache {
         self.budget > 0
     }
 
+    /// The largest state kept (bytes).
+    pub fn entry_limit(&self) -> u64 {
+        self.budget / 8
+    }
+
+    /// A state was not kept: larger than [`Self::entry_limit`] or than the query's memory.
+    pub fn note_oversize(&self) {
+        self.metrics.oversize.inc();
+    }
+
     pub fn get(&self, key: &str) -> Option<Partial> {
         let hit = self.lru.lock().map.get(key).map(|(p, _)| p.clone());
         match hit {
@@ -73,8 +83,8 @@ impl PartialsCache {
             .map(|b| b.get_array_memory_size() as u64)
             .sum::<u64>()
             + key.len() as u64;
-        if size > self.budget / 8 {
-            self.metrics.oversize.inc();
+        if size > self.entry_limit() {
+            self.note_oversize();
             return;
         }
         let mut lru = self.lru.lock();

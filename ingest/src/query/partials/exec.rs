@@ -7,7 +7,8 @@
 //! state is exactly "this aggregation over these filtered rows of this object", what its
 //! key says — and the state is cached. The final aggregation above merges states as it always does.
 
-use super::cache::{Partial, PartialsCache};
+use super::cache::PartialsCache;
+use arrow::record_batch::RecordBatch;
 use datafusion::common::Result;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::listing::PartitionedFile;
@@ -16,20 +17,22 @@ use datafusion::datasource::physical_plan::{
 };
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::TaskContext;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::coop::make_cooperative;
 use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
-};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
-    collect, displayable,
+    displayable,
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// One object of one output partition and the key of its partial state.
 #[derive(Debug, Clone)]
@@ -162,38 +165,99 @@ impl ExecutionPlan for PartialsExec {
         let hits = MetricBuilder::new(&self.metrics).counter("partials_cached", partition);
         let misses = MetricBuilder::new(&self.metrics).counter("partials_computed", partition);
         let (template, cache) = (self.template.clone(), self.cache.clone());
+        // Objects one after the other, each opened when the previous one is done.
         let stream = futures::stream::iter(files)
-            .then(move |f| {
-                let (template, cache, ctx) = (template.clone(), cache.clone(), context.clone());
-                let (hits, misses) = (hits.clone(), misses.clone());
-                async move { one_object(&template, &cache, f, ctx, &hits, &misses).await }
+            .map(move |f| match cache.get(&f.key) {
+                Some(p) => {
+                    hits.add(1);
+                    futures::stream::iter((0..p.len()).map(move |i| Ok(p[i].clone()))).boxed()
+                }
+                None => {
+                    misses.add(1);
+                    let opened = template
+                        .plan_for(f.file)
+                        .and_then(|plan| plan.execute(0, context.clone()));
+                    match opened {
+                        Ok(s) => Tee::new(s, f.key, cache.clone(), &context).boxed(),
+                        Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+                    }
+                }
             })
-            .map_ok(|partial| {
-                futures::stream::iter((0..partial.len()).map(move |i| Ok(partial[i].clone())))
-            })
-            .try_flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            .flatten();
+        Ok(make_cooperative(Box::pin(RecordBatchStreamAdapter::new(
             self.schema(),
             stream,
-        )))
+        ))))
     }
 }
 
-async fn one_object(
-    template: &Template,
-    cache: &PartialsCache,
-    f: KeyedFile,
-    ctx: Arc<TaskContext>,
-    hits: &Count,
-    misses: &Count,
-) -> Result<Partial> {
-    if let Some(p) = cache.get(&f.key) {
-        hits.add(1);
-        return Ok(p);
+/// Passes one object's partial state on as it is computed and keeps a copy (accounted in
+/// the query's memory pool while it is built) for the cache, given up when it grows past
+/// the cache's entry limit or the pool refuses; cached only when the object's stream
+/// ended without error.
+struct Tee {
+    inner: SendableRecordBatchStream,
+    kept: Option<Vec<RecordBatch>>,
+    bytes: u64,
+    key: String,
+    cache: Arc<PartialsCache>,
+    reservation: MemoryReservation,
+}
+
+impl Tee {
+    fn new(
+        inner: SendableRecordBatchStream,
+        key: String,
+        cache: Arc<PartialsCache>,
+        ctx: &Arc<TaskContext>,
+    ) -> Self {
+        let reservation = MemoryConsumer::new("PartialsExec").register(ctx.memory_pool());
+        Self {
+            inner,
+            kept: Some(Vec::new()),
+            bytes: 0,
+            key,
+            cache,
+            reservation,
+        }
     }
-    misses.add(1);
-    let batches = collect(template.plan_for(f.file)?, ctx).await?;
-    let partial: Partial = Arc::new(batches);
-    cache.insert(f.key, partial.clone());
-    Ok(partial)
+
+    fn keep(&mut self, b: &RecordBatch) {
+        let Some(kept) = &mut self.kept else {
+            return;
+        };
+        let size = b.get_array_memory_size() as u64;
+        if self.bytes + size > self.cache.entry_limit()
+            || self.reservation.try_grow(size as usize).is_err()
+        {
+            self.kept = None;
+            self.reservation.free();
+            self.cache.note_oversize();
+            return;
+        }
+        self.bytes += size;
+        kept.push(b.clone());
+    }
+}
+
+impl Stream for Tee {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let polled = this.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(b))) => this.keep(b),
+            Poll::Ready(Some(Err(_))) => this.kept = None,
+            Poll::Ready(None) => {
+                if let Some(kept) = this.kept.take() {
+                    this.cache
+                        .insert(std::mem::take(&mut this.key), Arc::new(kept));
+                }
+                this.reservation.free();
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
 }

@@ -9,19 +9,25 @@
 //! which computes that state object by object and keeps it in the service's
 //! [`PartialsCache`] (Druid's per-segment result cache, for the same reason).
 //!
-//! The key of an object's state names the tenant, the aggregation, every node down to
-//! the scan, the columns read, the object (key, size, byte range) and the filter's
-//! conjuncts — minus those the object's commit statistics prove true for all its rows
-//! ([`implied`]): a 12 h range moving with `now()` covers most objects whole, and those
-//! objects' states are reused; the few objects the range cuts are computed again.
+//! The key of an object's state ([`key`]: a digest of structural renderings, never of
+//! display strings) names the tenant, the aggregation (groupings, functions, arguments,
+//! DISTINCT, FILTER, ORDER BY), every node down to the scan, the columns read, the object
+//! (key, size, byte range) and the filter's conjuncts — minus those the object's commit
+//! statistics prove true for all its rows ([`implied`]): a 12 h range moving with `now()`
+//! covers most objects whole, and those objects' states are reused; the few objects the
+//! range cuts are computed again.
 //!
 //! Not rewritten (planned as DataFusion plans it): aggregations with a row limit or an
-//! input order, volatile expressions (`random()`), dynamic filters, row-level filter
-//! pushdown into the scan, scans with a limit, objects without commit statistics.
+//! input order; any expression outside the deterministic kinds [`key`] knows (scalar
+//! subqueries, volatile functions, dynamic filters, …); nodes other than filters and
+//! projections between the aggregation and the scan (windows, as in dedupe views; joins);
+//! row-level filter pushdown into the scan; scans with a limit; objects without commit
+//! statistics.
 
 pub mod cache;
 mod exec;
 mod implied;
+mod key;
 
 pub use cache::{PartialsCache, PartialsMetrics};
 
@@ -31,16 +37,15 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::datasource::physical_plan::{FileSource, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{Column, DynamicFilterPhysicalExpr};
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::utils::{reassign_expr_columns, split_conjunction};
-use datafusion::physical_expr_common::physical_expr::is_volatile;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
-use datafusion::physical_plan::{ExecutionPlan, InputOrderMode, displayable};
+use datafusion::physical_plan::{ExecutionPlan, InputOrderMode};
 use exec::{KeyedFile, PartialsExec, Template};
+use key::Key;
 use std::sync::Arc;
 
 /// The rule, for one tenant's session.
@@ -84,18 +89,44 @@ impl PhysicalOptimizerRule for PartialsRule {
     }
 }
 
-/// Whether an expression's value may differ between two evaluations over the same rows.
-fn unstable(e: &Arc<dyn PhysicalExpr>) -> bool {
-    let mut dynamic = false;
-    let _ = e.apply(|n| {
-        dynamic = n.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
-        Ok(if dynamic {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
-    dynamic || is_volatile(e)
+/// Structural key parts of the partial aggregation itself (`None`: not cacheable).
+fn aggregation_parts(agg: &AggregateExec, key: &mut Key) -> Option<()> {
+    let g = agg.group_expr();
+    key.part(&format!(
+        "group by {} {} {:?}",
+        g.expr().len(),
+        g.null_expr().len(),
+        g.groups()
+    ));
+    for (e, alias) in g.expr().iter().chain(g.null_expr()) {
+        key.part(&key::expr(e)?);
+        key.part(alias);
+    }
+    for (a, filter) in agg.aggr_expr().iter().zip(agg.filter_expr()) {
+        let args = a.expressions();
+        key.part(&format!(
+            "aggregate {:?} distinct={} ignore_nulls={} reversed={} -> {:?}; {} args, {} order",
+            a.fun().name(),
+            a.is_distinct(),
+            a.ignore_nulls(),
+            a.is_reversed(),
+            a.field().data_type(),
+            args.len(),
+            a.order_bys().len()
+        ));
+        for e in &args {
+            key.part(&key::expr(e)?);
+        }
+        for o in a.order_bys() {
+            key.part(&key::expr(&o.expr)?);
+            key.part(&format!("{:?}", o.options));
+        }
+        match filter {
+            Some(f) => key.part(&format!("filter {}", key::expr(f)?)),
+            None => key.part("no filter"),
+        }
+    }
+    Some(())
 }
 
 impl PartialsRule {
@@ -110,49 +141,43 @@ impl PartialsRule {
         {
             return Ok(None);
         }
-        let mut exprs: Vec<Arc<dyn PhysicalExpr>> = agg
-            .group_expr()
-            .expr()
-            .iter()
-            .map(|(e, _)| e.clone())
-            .collect();
-        exprs.extend(agg.aggr_expr().iter().flat_map(|a| a.expressions()));
-        exprs.extend(agg.filter_expr().iter().flatten().cloned());
-        if exprs.iter().any(unstable) {
+        let mut key = Key::default();
+        key.part(&self.tenant);
+        if aggregation_parts(agg, &mut key).is_none() {
             return Ok(None);
         }
-        // The nodes from the aggregation down to the scan, and their stable key parts.
+        // The nodes from the aggregation down to the scan, and their key parts.
         let mut chain = vec![node.clone()];
-        let mut key = format!("{}|{}", self.tenant, one_line(node));
-        for f in agg.filter_expr().iter().flatten() {
-            key.push_str(&format!("|agg filter {f}"));
-        }
-        let mut bottom_filter: Option<Arc<dyn ExecutionPlan>> = None;
-        let mut cur = agg.input().clone();
+        let mut bottom_filter: Option<&FilterExec> = None;
+        let mut cur = agg.input();
         loop {
             if cur.fetch().is_some() {
                 return Ok(None);
             }
             if let Some(f) = cur.downcast_ref::<FilterExec>() {
-                if unstable(f.predicate()) {
-                    return Ok(None);
-                }
-                let next = f.input().clone();
-                if next.downcast_ref::<DataSourceExec>().is_some() {
-                    bottom_filter = Some(cur.clone());
-                    key.push_str(&format!("|filter proj={:?}", f.projection()));
+                key.part(&format!("filter projection={:?}", f.projection()));
+                if f.input().downcast_ref::<DataSourceExec>().is_some() {
+                    // Judged per object below.
+                    bottom_filter = Some(f);
                 } else {
-                    key.push_str(&format!("|{}", one_line(&cur)));
+                    let Some(p) = key::expr(f.predicate()) else {
+                        return Ok(None);
+                    };
+                    key.part(&p);
                 }
                 chain.push(cur.clone());
-                cur = next;
+                cur = f.input();
             } else if let Some(p) = cur.downcast_ref::<ProjectionExec>() {
-                if p.expr().iter().any(|e| unstable(&e.expr)) {
-                    return Ok(None);
+                key.part(&format!("projection of {}", p.expr().len()));
+                for e in p.expr() {
+                    let Some(r) = key::expr(&e.expr) else {
+                        return Ok(None);
+                    };
+                    key.part(&r);
+                    key.part(&e.alias);
                 }
-                key.push_str(&format!("|{}", one_line(&cur)));
                 chain.push(cur.clone());
-                cur = p.input().clone();
+                cur = p.input();
             } else {
                 break;
             }
@@ -185,24 +210,21 @@ impl PartialsRule {
                 .map(|f| f.name().clone())
                 .collect(),
         };
-        key.push_str(&format!("|scan {}", columns.join(",")));
-        let conjuncts: Vec<Arc<dyn PhysicalExpr>> = match &bottom_filter {
-            Some(f) => match f.downcast_ref::<FilterExec>() {
-                Some(f) => split_conjunction(f.predicate())
-                    .into_iter()
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            },
-            None => Vec::new(),
-        };
+        key.part(&format!("scan {:?}", columns));
+        let mut conjuncts = Vec::new();
+        if let Some(f) = bottom_filter {
+            for c in split_conjunction(f.predicate()) {
+                let Some(r) = key::expr(c) else {
+                    return Ok(None);
+                };
+                conjuncts.push((c.clone(), r));
+            }
+        }
         // The per-object scans prune row groups and pages by the filter right above them
         // (which the key holds) and by nothing else.
         let mut fresh = ParquetSource::new(source.table_schema().clone())
             .with_table_parquet_options(source.table_parquet_options().clone());
-        if let Some(f) = &bottom_filter
-            && let Some(f) = f.downcast_ref::<FilterExec>()
-        {
+        if let Some(f) = bottom_filter {
             let table = source.table_schema().table_schema();
             fresh = fresh.with_predicate(reassign_expr_columns(f.predicate().clone(), table)?);
         }
@@ -225,18 +247,20 @@ impl PartialsRule {
                     return Ok(None);
                 };
                 let mut k = key.clone();
-                for c in &conjuncts {
+                for (c, rendered) in &conjuncts {
                     if !implied::implied(c, &column_name, object) {
-                        k.push_str(&format!("|where {c}"));
+                        k.part(rendered);
                     }
                 }
-                k.push_str(&format!(
-                    "|object {} {} {:?}",
-                    file.object_meta.location, file.object_meta.size, file.range
+                k.part(&format!(
+                    "object {:?} {} {:?}",
+                    file.object_meta.location.as_ref(),
+                    file.object_meta.size,
+                    file.range
                 ));
                 files.push(KeyedFile {
                     file: file.clone(),
-                    key: k,
+                    key: k.digest(),
                 });
             }
             groups.push(files);
@@ -253,8 +277,4 @@ impl PartialsRule {
             self.cache.clone(),
         ))))
     }
-}
-
-fn one_line(plan: &Arc<dyn ExecutionPlan>) -> String {
-    displayable(plan.as_ref()).one_line().to_string()
 }
