@@ -85,9 +85,12 @@ async fn a_throttled_stream_is_survived_with_counters() {
         "throttled reads are counted"
     );
     expected.extend(put_mixed(&env, 2).await);
-    // 60 % of GetRecords throttled: mostly done in 2–12 s alone; once in ~19 runs, with
-    // the whole test binary on 2 cores beside it, 30 s were not enough (under
-    // investigation: slowness under contention or a stall), hence 60 s.
+    // 60 % of GetRecords throttled: mostly done in 2–12 s. The wait has a heavy tail by
+    // design, not a stall: the backoff doubles from 100 ms to its 5 s cap and resets on a
+    // success, so k throttles in a row cost 0.1 + 0.2 + … + 5 + 5 … s with probability
+    // 0.6^k (0.6 × 2 > 1: below the cap the expected wait grows with every doubling); 9
+    // in a row (1 % of reads) cost 21 s on one shard. 30 s ran out once in ~19 runs; 60 s
+    // needs ~16 in a row (0.03 % of reads).
     let rows = env.wait_rows(expected.len(), Duration::from_secs(60)).await;
     assert_exactly(&rows, &expected);
     env.emu.emulator.ctx.faults.clear(fault);
