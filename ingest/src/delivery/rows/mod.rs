@@ -163,35 +163,68 @@ struct Slot<'a> {
     item: Item<'a>,
 }
 
+/// Ids of the metric names of one flush, in first-seen order. A flush holds few distinct
+/// metrics (tens): up to [`Names::SCAN`] of them a scan that compares lengths first finds
+/// a name for less than hashing it would cost; past that a map takes over.
+#[derive(Default)]
+struct Names<'a> {
+    names: Vec<&'a str>,
+    map: HashMap<&'a str, u32>,
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> Names<'a> {
+    const SCAN: usize = 32;
+
+    fn id(&mut self, name: &'a str) -> u32 {
+        // A run of one metric's samples (as a Prometheus shard sends them) is one compare.
+        if let Some((last, id)) = self.last
+            && last == name
+        {
+            return id;
+        }
+        let found = if self.names.len() <= Self::SCAN {
+            self.names.iter().position(|n| *n == name).map(|i| i as u32)
+        } else {
+            self.map.get(name).copied()
+        };
+        let id = found.unwrap_or_else(|| {
+            let id = self.names.len() as u32;
+            self.names.push(name);
+            if self.names.len() > Self::SCAN {
+                if self.map.is_empty() {
+                    self.map
+                        .extend(self.names.iter().enumerate().map(|(i, n)| (*n, i as u32)));
+                } else {
+                    self.map.insert(name, id);
+                }
+            }
+            id
+        });
+        self.last = Some((name, id));
+        id
+    }
+}
+
 /// The samples of `records` grouped by metric name (byte order, as a sort of the
 /// `metric` column orders it) and in arrival order inside each metric — the row order of
 /// a `metrics` object (`table::schema::METRICS_SORT`). Built as an index: each distinct
 /// name gets its rank once, then a stable sort by rank, so no column is permuted later.
 fn grouped_by_metric(records: &[BufferedRecord]) -> Vec<Slot<'_>> {
     let mut slots = Vec::with_capacity(row_count(records) as usize);
-    let mut names: Vec<&str> = Vec::new();
-    let mut index: HashMap<&str, u32> = HashMap::new();
-    let mut last: Option<(&str, u32)> = None;
+    let mut names = Names::default();
     for (r, rec) in records.iter().enumerate() {
         let rec_i = u32::try_from(r).unwrap_or(u32::MAX);
         for (sub_seq, (name, item)) in rec.body.named_samples().enumerate() {
-            // A run of one metric's samples (as a Prometheus shard sends them) skips the lookup.
-            let id = match last {
-                Some((last_name, id)) if last_name == name => id,
-                _ => *index.entry(name).or_insert_with(|| {
-                    names.push(name);
-                    (names.len() - 1) as u32
-                }),
-            };
-            last = Some((name, id));
             slots.push(Slot {
-                metric: id,
+                metric: names.id(name),
                 rec: rec_i,
                 sub_seq: u32::try_from(sub_seq).unwrap_or(u32::MAX),
                 item,
             });
         }
     }
+    let names = names.names;
     // Rank of each name in byte order.
     let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
     by_name.sort_unstable_by_key(|&i| names[i as usize]);

@@ -161,3 +161,30 @@ fn rows_are_grouped_by_metric_in_arrival_order_with_their_provenance() {
     }
     assert_eq!(sub.null_count(), 0);
 }
+
+#[test]
+fn many_metrics_group_as_few_do() {
+    // More distinct names than the scan holds: the map takes over mid-flush.
+    let recs: Vec<BufferedRecord> = (0..6)
+        .map(|r| {
+            let samples = (0..20)
+                .map(|i| {
+                    let name = format!("m{}", (i * 7 + r * 3) % 45);
+                    let ts = 1000 * r as i64 + i as i64;
+                    sample(Some(&name), &[("pod", "p")], ts, Some(Value::Number(1.0)))
+                })
+                .collect();
+            let env = Envelope {
+                tenant: "t".into(),
+                kind: Kind::Metrics as i32,
+                samples,
+                ..Default::default()
+            };
+            BufferedRecord::from_envelope(SeqNo::new(format!("{:03}", 10 + r)), &env)
+        })
+        .collect();
+    let grouped = metrics_batch("s", &recs).unwrap();
+    let reference = sorted_after(&build_metrics("s", &recs, &arrival(&recs)).unwrap());
+    assert_eq!(grouped.num_rows(), 120);
+    assert_eq!(grouped, reference);
+}
