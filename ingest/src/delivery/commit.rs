@@ -115,8 +115,7 @@ pub fn prepare(
             _ => rows::metrics_batch(&shard, &buf.records),
         }
         .map_err(|e| FlushError::Encode(e.to_string()))?;
-        let body = super::parquet::encode_table(p.kind, &batch)
-            .map_err(|e| FlushError::Encode(e.to_string()))?;
+        let body = super::parquet::encode(&batch).map_err(|e| FlushError::Encode(e.to_string()))?;
         let ingest = buf.records.iter().map(|r| r.body.ingest_time_ms);
         let meta = CommittedObject {
             key: p.data_key(&shard, &first, lease.epoch),

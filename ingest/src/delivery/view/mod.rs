@@ -34,9 +34,37 @@ fn wire(expected: WireType, actual: WireType) -> Res<()> {
     Ok(prost::encoding::check_wire_type(expected, actual)?)
 }
 
+/// A varint: one byte read inline (lengths of labels and small fields), any other shape
+/// (and every error) by prost's `decode_varint`.
+#[inline(always)]
+fn varint(buf: &mut &[u8]) -> Res<u64> {
+    if let [b, rest @ ..] = *buf
+        && *b < 0x80
+    {
+        *buf = rest;
+        return Ok(u64::from(*b));
+    }
+    Ok(decode_varint(buf)?)
+}
+
+/// A field key: a one-byte key with a valid tag and wire type read inline (every key of
+/// the envelope's messages), any other (and every error) by prost's `decode_key`.
+#[inline(always)]
+fn key(buf: &mut &[u8]) -> Res<(u32, WireType)> {
+    if let [b, rest @ ..] = *buf
+        && *b < 0x80
+        && *b >= 8
+        && let Ok(wt) = WireType::try_from(u64::from(*b & 7))
+    {
+        *buf = rest;
+        return Ok((u32::from(*b >> 3), wt));
+    }
+    Ok(decode_key(buf)?)
+}
+
 /// The bytes of a length-delimited field.
 fn bytes<'a>(buf: &mut &'a [u8]) -> Res<&'a [u8]> {
-    let len = decode_varint(buf)?;
+    let len = varint(buf)?;
     if len > buf.len() as u64 {
         return Err(ViewError::Underflow);
     }
@@ -55,9 +83,10 @@ fn str_of<const CHECK: bool>(b: &[u8]) -> Res<&str> {
         std::str::from_utf8(b).map_err(|_| ViewError::Utf8)
     } else {
         // SAFETY: unchecked reads only walk a `Body`'s bytes (through `Item`, which only
-        // a `Body` hands out); `Body::parse` checked every string field of them as UTF-8
-        // (or they were encoded from Rust `String`s), and a body's bytes never change. The
-        // walk is deterministic, so it meets exactly the fields the check met.
+        // a `Body` hands out, or a sample's metric name, a label value `Body::parse`
+        // found); `Body::parse` checked every string field of them as UTF-8 (or they were
+        // encoded from Rust `String`s), and a body's bytes never change. The walk is
+        // deterministic, so it meets exactly the fields the check met.
         Ok(unsafe { std::str::from_utf8_unchecked(b) })
     }
 }
@@ -77,7 +106,7 @@ fn fields<'a>(
     mut field: impl FnMut(u32, WireType, &mut &'a [u8]) -> Res<bool>,
 ) -> Res<()> {
     while !buf.is_empty() {
-        let (tag, wt) = decode_key(&mut buf)?;
+        let (tag, wt) = key(&mut buf)?;
         if !field(tag, wt, &mut buf)? {
             skip_field(wt, tag, &mut buf, DecodeContext::default())?;
         }
@@ -122,7 +151,7 @@ pub struct Item<'a>(&'a [u8]);
 
 fn varint_field(wt: WireType, buf: &mut &[u8]) -> Res<u64> {
     wire(WireType::Varint, wt)?;
-    Ok(decode_varint(buf)?)
+    varint(buf)
 }
 
 /// A sample's value as the record carries it.
@@ -251,6 +280,16 @@ impl<'a> EventView<'a> {
     }
 }
 
+/// Where one sample sits in its body, and its metric name (both as byte ranges; a body
+/// is at most 4 GiB, checked at its parse).
+#[derive(Debug, Clone, Copy)]
+struct SampleAt {
+    start: u32,
+    len: u32,
+    name_start: u32,
+    name_len: u32,
+}
+
 /// A decompressed envelope body with its header read and its items checked.
 #[derive(Debug, Clone)]
 pub struct Body {
@@ -261,6 +300,10 @@ pub struct Body {
     pub producer: String,
     pub samples: usize,
     pub events: usize,
+    /// Each sample's bytes and metric name, found by the parse's walk (which reads every
+    /// label anyway), so the flush neither walks the envelope nor a sample's labels to
+    /// group rows by metric.
+    sample_at: Vec<SampleAt>,
 }
 
 impl Body {
@@ -272,22 +315,23 @@ impl Body {
 
     /// The body of an owned envelope (tests, benches that build buffers directly).
     pub fn from_envelope(env: &Envelope) -> Body {
-        Body {
-            raw: env.encode_to_vec(),
-            tenant: env.tenant.clone(),
-            kind: env.kind,
-            ingest_time_ms: env.ingest_time_ms,
-            producer: env.producer.clone(),
-            samples: env.samples.len(),
-            events: env.events.len(),
-        }
+        // Invariant: prost's encoding of an `Envelope` of Rust values (UTF-8 strings,
+        // well-formed messages) is exactly what the parse accepts.
+        Body::parse(env.encode_to_vec()).expect("an encoded envelope parses")
     }
 
     /// Checks every item and reads the header of a protobuf `Envelope`.
     pub fn parse(raw: Vec<u8>) -> Result<Body, DecodeError> {
+        if u32::try_from(raw.len()).is_err() {
+            return Err(DecodeError::Protobuf("envelope body over 4 GiB".into()));
+        }
         let (mut tenant, mut producer) = ("", "");
-        let (mut kind, mut ingest_time_ms, mut samples, mut events) = (0i32, 0i64, 0, 0);
+        let (mut kind, mut ingest_time_ms, mut events) = (0i32, 0i64, 0);
         let mut sample = SampleView::default();
+        let mut sample_at = Vec::new();
+        let base = raw.as_ptr() as usize;
+        // Offset of a slice of `raw` (< 4 GiB, checked above).
+        let at = |b: &[u8]| (b.as_ptr() as usize - base) as u32;
         fields(&raw, |tag, wt, buf| {
             match tag {
                 1 => tenant = string_field::<true>(wt, buf)?,
@@ -296,10 +340,23 @@ impl Body {
                 4 => producer = string_field::<true>(wt, buf)?,
                 5 => {
                     wire(WireType::LengthDelimited, wt)?;
-                    sample.read_with::<true>(bytes(buf)?)?;
+                    let item = bytes(buf)?;
+                    sample.read_with::<true>(item)?;
                     sample.histogram()?;
                     sample.exemplars()?;
-                    samples += 1;
+                    // The last `__name__`, as the row builder takes it; none: empty.
+                    let name = sample
+                        .labels
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| *k == "__name__")
+                        .map_or(&item[..0], |(_, v)| v.as_bytes());
+                    sample_at.push(SampleAt {
+                        start: at(item),
+                        len: item.len() as u32,
+                        name_start: at(name),
+                        name_len: name.len() as u32,
+                    });
                 }
                 6 => {
                     wire(WireType::LengthDelimited, wt)?;
@@ -313,13 +370,14 @@ impl Body {
         .map_err(pb)?;
         let (tenant, producer) = (tenant.to_string(), producer.to_string());
         Ok(Body {
-            raw,
             tenant,
             kind,
             ingest_time_ms,
             producer,
-            samples,
+            samples: sample_at.len(),
             events,
+            sample_at,
+            raw,
         })
     }
 
@@ -344,9 +402,24 @@ impl Body {
     /// Calls `f(position, item)` for each sample message, in order.
     pub fn each_sample<'s, E: From<ViewError>>(
         &'s self,
-        f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
+        mut f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
     ) -> Result<(), E> {
-        self.each(5, f)
+        for (i, (_, item)) in self.named_samples().enumerate() {
+            f(i, item)?;
+        }
+        Ok(())
+    }
+
+    /// Each sample's metric name (its last `__name__` label, `""` without one) and
+    /// message, in order.
+    pub fn named_samples(&self) -> impl Iterator<Item = (&str, Item<'_>)> {
+        self.sample_at.iter().map(|s| {
+            let item = &self.raw[s.start as usize..][..s.len as usize];
+            let name = &self.raw[s.name_start as usize..][..s.name_len as usize];
+            // Checked as UTF-8 by the parse (a label value read with the check).
+            let name = str_of::<false>(name).unwrap_or_default();
+            (name, Item(item))
+        })
     }
 
     /// Calls `f(position, item)` for each event message, in order.
@@ -366,7 +439,7 @@ impl Body {
         let mut i = 0;
         // Bounded: every turn consumes at least the key's byte.
         while !buf.is_empty() {
-            let (tag, wt) = decode_key(&mut buf).map_err(ViewError::from)?;
+            let (tag, wt) = key(&mut buf)?;
             if tag == want && wt == WireType::LengthDelimited {
                 f(i, Item(bytes(&mut buf)?))?;
                 i += 1;

@@ -201,3 +201,35 @@ fn refuses_what_prost_refuses() {
         }
     }
 }
+
+#[test]
+fn samples_are_named_by_their_last_name_label() {
+    let l = |n: &str, v: &str| Label {
+        name: n.into(),
+        value: v.into(),
+    };
+    let mut e = env();
+    e.samples[1].labels = vec![l("__name__", "a"), l("x", "y"), l("__name__", "b")];
+    e.samples.push(Sample {
+        labels: vec![l("x", "y")],
+        ..e.samples[0].clone()
+    });
+    let b = Body::from_envelope(&e);
+    let named: Vec<(&str, Vec<(&str, &str)>)> = b
+        .named_samples()
+        .map(|(name, item)| {
+            let mut v = SampleView::default();
+            v.read(item).unwrap();
+            (name, v.labels.clone())
+        })
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            ("up", vec![("__name__", "up"), ("region", "eu")]),
+            ("b", vec![("__name__", "a"), ("x", "y"), ("__name__", "b")]),
+            ("", vec![("x", "y")]),
+        ]
+    );
+    assert_eq!(b.samples, 3);
+}

@@ -6,7 +6,7 @@
 //! read from the record's checked protobuf body as slices (`view`) straight into the
 //! builders: no owned sample tree per record.
 
-use super::view::{Body, EventView, SampleView, ValueView, ViewError};
+use super::view::{Body, EventView, Item, SampleView, ValueView, ViewError};
 use crate::envelope::{Envelope, Exemplar, Histogram, MetricType};
 use crate::keys::fingerprint_of_pairs;
 use crate::table::SeqNo;
@@ -19,6 +19,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One buffered Kinesis record: its sequence number and its checked envelope body.
@@ -68,13 +69,12 @@ impl Provenance {
         }
     }
 
-    fn append(&mut self, shard: &str, rec: &BufferedRecord, sub_seq: usize) {
+    fn append(&mut self, shard: &str, rec: &BufferedRecord, sub_seq: u32) {
         self.ingest_time.append_value(rec.body.ingest_time_ms);
         self.producer.append_value(&rec.body.producer);
         self.shard.append_value(shard);
         self.seq.append_value(rec.seq.as_str());
-        self.sub_seq
-            .append_value(u32::try_from(sub_seq).unwrap_or(u32::MAX));
+        self.sub_seq.append_value(sub_seq);
     }
 
     fn finish(mut self, cols: &mut Vec<ArrayRef>) {
@@ -152,9 +152,105 @@ pub fn exemplars_json(ex: &[Exemplar]) -> Option<String> {
     Some(serde_json::Value::Array(items).to_string())
 }
 
-/// The `metrics` rows of buffered metric envelopes.
+/// One sample of a flush in the order its row is appended: its record (index into the
+/// flushed records), its position in that envelope, and its bytes.
+#[derive(Debug, Clone, Copy)]
+struct Slot<'a> {
+    /// The metric's id in the flush (first-seen order), ranked by name before sorting.
+    metric: u32,
+    rec: u32,
+    sub_seq: u32,
+    item: Item<'a>,
+}
+
+/// Ids of the metric names of one flush, in first-seen order. A flush holds few distinct
+/// metrics (tens): up to [`Names::SCAN`] of them a scan that compares lengths first finds
+/// a name for less than hashing it would cost; past that a map takes over.
+#[derive(Default)]
+struct Names<'a> {
+    names: Vec<&'a str>,
+    map: HashMap<&'a str, u32>,
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> Names<'a> {
+    const SCAN: usize = 32;
+
+    fn id(&mut self, name: &'a str) -> u32 {
+        // A run of one metric's samples (as a Prometheus shard sends them) is one compare.
+        if let Some((last, id)) = self.last
+            && last == name
+        {
+            return id;
+        }
+        let found = if self.names.len() <= Self::SCAN {
+            self.names.iter().position(|n| *n == name).map(|i| i as u32)
+        } else {
+            self.map.get(name).copied()
+        };
+        let id = found.unwrap_or_else(|| {
+            let id = self.names.len() as u32;
+            self.names.push(name);
+            if self.names.len() > Self::SCAN {
+                if self.map.is_empty() {
+                    self.map
+                        .extend(self.names.iter().enumerate().map(|(i, n)| (*n, i as u32)));
+                } else {
+                    self.map.insert(name, id);
+                }
+            }
+            id
+        });
+        self.last = Some((name, id));
+        id
+    }
+}
+
+/// The samples of `records` grouped by metric name (byte order, as a sort of the
+/// `metric` column orders it) and in arrival order inside each metric — the row order of
+/// a `metrics` object (`table::schema::METRICS_SORT`). Built as an index: each distinct
+/// name gets its rank once, then a stable sort by rank, so no column is permuted later.
+fn grouped_by_metric(records: &[BufferedRecord]) -> Vec<Slot<'_>> {
+    let mut slots = Vec::with_capacity(row_count(records) as usize);
+    let mut names = Names::default();
+    for (r, rec) in records.iter().enumerate() {
+        let rec_i = u32::try_from(r).unwrap_or(u32::MAX);
+        for (sub_seq, (name, item)) in rec.body.named_samples().enumerate() {
+            slots.push(Slot {
+                metric: names.id(name),
+                rec: rec_i,
+                sub_seq: u32::try_from(sub_seq).unwrap_or(u32::MAX),
+                item,
+            });
+        }
+    }
+    let names = names.names;
+    // Rank of each name in byte order.
+    let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+    by_name.sort_unstable_by_key(|&i| names[i as usize]);
+    let mut rank = vec![0u32; names.len()];
+    for (r, &i) in by_name.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    // Stable: arrival order inside each metric.
+    slots.sort_by_key(|s| rank[s.metric as usize]);
+    slots
+}
+
+/// The `metrics` rows of buffered metric envelopes, grouped by metric (arrival order
+/// inside each metric).
 pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBatch, RowsError> {
-    let n = row_count(records) as usize;
+    let order = grouped_by_metric(records);
+    build_metrics(shard, records, &order)
+}
+
+/// The `metrics` rows of the samples in `order`, appended in that order.
+fn build_metrics(
+    shard: &str,
+    records: &[BufferedRecord],
+    order: &[Slot<'_>],
+) -> Result<RecordBatch, RowsError> {
+    let n = order.len();
     let body_bytes: usize = records.iter().map(|r| r.body.raw_len()).sum();
     let mut tenant = StringBuilder::with_capacity(n, n * 16);
     let mut metric = StringBuilder::with_capacity(n, n * 32);
@@ -182,98 +278,96 @@ pub fn metrics_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBa
     let mut promoted = PromotedBuilder::default();
 
     let mut s = SampleView::default();
-    for rec in records {
-        rec.body
-            .each_sample(|sub_seq, bytes| -> Result<(), RowsError> {
-                s.read(bytes)?;
-                tenant.append_value(&rec.body.tenant);
-                let mut name = "";
-                for &(k, v) in &s.labels {
-                    if k == "__name__" {
-                        name = v;
-                    } else if !promoted.offer(k, v) {
-                        labels.keys().append_value(k);
-                        labels.values().append_value(v);
-                    }
-                }
-                metric.append_value(name);
-                labels.append(true)?;
-                promoted.end_row();
-                series_id.append_value(fingerprint_of_pairs(s.labels.iter().copied()));
-                timestamp.append_value(s.timestamp_ms);
-                let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
-                metric_type.append_value(metric_type_name(mt));
-                let decoded = s.histogram()?;
-                let hist = decoded.as_ref();
-                let exponential = hist.is_some_and(|h| is_exponential(s.metric_type, h));
-                match s.value {
-                    ValueView::Number(v) => value.append_value(v),
-                    ValueView::Histogram(_) | ValueView::None => value.append_null(),
-                }
-                match hist {
-                    Some(h) => {
-                        hist_count.append_value(h.count);
-                        hist_sum.append_option(h.sum);
-                        hist_min.append_option(h.min);
-                        hist_max.append_option(h.max);
-                        hist_cumulative.append_value(h.cumulative);
-                    }
-                    None => {
-                        hist_count.append_null();
-                        hist_sum.append_null();
-                        hist_min.append_null();
-                        hist_max.append_null();
-                        hist_cumulative.append_null();
-                    }
-                }
-                match hist {
-                    Some(h) if !exponential => {
-                        hist_bounds.values().append_slice(&h.explicit_bounds);
-                        hist_bounds.append(true);
-                        hist_bucket_counts.values().append_slice(&h.bucket_counts);
-                        hist_bucket_counts.append(true);
-                    }
-                    _ => {
-                        hist_bounds.append_null();
-                        hist_bucket_counts.append_null();
-                    }
-                }
-                match hist {
-                    Some(h) if exponential => {
-                        exp_scale.append_value(h.scale);
-                        exp_zero_count.append_value(h.zero_count);
-                        exp_zero_threshold.append_value(h.zero_threshold);
-                        let pos = h.positive.as_ref();
-                        exp_pos_offset.append_value(pos.map_or(0, |b| b.offset));
-                        exp_pos_counts
-                            .values()
-                            .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
-                        exp_pos_counts.append(true);
-                        let neg = h.negative.as_ref();
-                        exp_neg_offset.append_value(neg.map_or(0, |b| b.offset));
-                        exp_neg_counts
-                            .values()
-                            .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
-                        exp_neg_counts.append(true);
-                    }
-                    _ => {
-                        exp_scale.append_null();
-                        exp_zero_count.append_null();
-                        exp_zero_threshold.append_null();
-                        exp_pos_offset.append_null();
-                        exp_pos_counts.append_null();
-                        exp_neg_offset.append_null();
-                        exp_neg_counts.append_null();
-                    }
-                }
-                if s.exemplars.is_empty() {
-                    exemplars.append_null();
-                } else {
-                    exemplars.append_option(exemplars_json(&s.exemplars()?));
-                }
-                prov.append(shard, rec, sub_seq);
-                Ok(())
-            })?;
+    for slot in order {
+        let rec = &records[slot.rec as usize];
+        let sub_seq = slot.sub_seq;
+        s.read(slot.item)?;
+        tenant.append_value(&rec.body.tenant);
+        let mut name = "";
+        for &(k, v) in &s.labels {
+            if k == "__name__" {
+                name = v;
+            } else if !promoted.offer(k, v) {
+                labels.keys().append_value(k);
+                labels.values().append_value(v);
+            }
+        }
+        metric.append_value(name);
+        labels.append(true)?;
+        promoted.end_row();
+        series_id.append_value(fingerprint_of_pairs(s.labels.iter().copied()));
+        timestamp.append_value(s.timestamp_ms);
+        let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
+        metric_type.append_value(metric_type_name(mt));
+        let decoded = s.histogram()?;
+        let hist = decoded.as_ref();
+        let exponential = hist.is_some_and(|h| is_exponential(s.metric_type, h));
+        match s.value {
+            ValueView::Number(v) => value.append_value(v),
+            ValueView::Histogram(_) | ValueView::None => value.append_null(),
+        }
+        match hist {
+            Some(h) => {
+                hist_count.append_value(h.count);
+                hist_sum.append_option(h.sum);
+                hist_min.append_option(h.min);
+                hist_max.append_option(h.max);
+                hist_cumulative.append_value(h.cumulative);
+            }
+            None => {
+                hist_count.append_null();
+                hist_sum.append_null();
+                hist_min.append_null();
+                hist_max.append_null();
+                hist_cumulative.append_null();
+            }
+        }
+        match hist {
+            Some(h) if !exponential => {
+                hist_bounds.values().append_slice(&h.explicit_bounds);
+                hist_bounds.append(true);
+                hist_bucket_counts.values().append_slice(&h.bucket_counts);
+                hist_bucket_counts.append(true);
+            }
+            _ => {
+                hist_bounds.append_null();
+                hist_bucket_counts.append_null();
+            }
+        }
+        match hist {
+            Some(h) if exponential => {
+                exp_scale.append_value(h.scale);
+                exp_zero_count.append_value(h.zero_count);
+                exp_zero_threshold.append_value(h.zero_threshold);
+                let pos = h.positive.as_ref();
+                exp_pos_offset.append_value(pos.map_or(0, |b| b.offset));
+                exp_pos_counts
+                    .values()
+                    .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
+                exp_pos_counts.append(true);
+                let neg = h.negative.as_ref();
+                exp_neg_offset.append_value(neg.map_or(0, |b| b.offset));
+                exp_neg_counts
+                    .values()
+                    .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
+                exp_neg_counts.append(true);
+            }
+            _ => {
+                exp_scale.append_null();
+                exp_zero_count.append_null();
+                exp_zero_threshold.append_null();
+                exp_pos_offset.append_null();
+                exp_pos_counts.append_null();
+                exp_neg_offset.append_null();
+                exp_neg_counts.append_null();
+            }
+        }
+        if s.exemplars.is_empty() {
+            exemplars.append_null();
+        } else {
+            exemplars.append_option(exemplars_json(&s.exemplars()?));
+        }
+        prov.append(shard, rec, sub_seq);
     }
 
     let mut cols: Vec<ArrayRef> = vec![
@@ -330,7 +424,7 @@ pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBat
                 } else {
                     e.event_data_json
                 });
-                prov.append(shard, rec, sub_seq);
+                prov.append(shard, rec, u32::try_from(sub_seq).unwrap_or(u32::MAX));
                 Ok(())
             })?;
     }
@@ -351,3 +445,6 @@ pub fn events_batch(shard: &str, records: &[BufferedRecord]) -> Result<RecordBat
 pub fn row_count(records: &[BufferedRecord]) -> u64 {
     records.iter().map(|r| r.body.len() as u64).sum()
 }
+
+#[cfg(test)]
+mod tests;

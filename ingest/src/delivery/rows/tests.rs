@@ -1,0 +1,190 @@
+//! Tests of the row order of a `metrics` object: grouped by metric name, arrival order
+//! inside each metric, provenance kept — the same rows, in the same order, as the
+//! arrival-order batch permuted by a lexicographic sort on (metric, row index), which is
+//! how objects were ordered before the rows were built grouped.
+
+use super::*;
+use crate::envelope::{Buckets, Kind, Label, Sample, Value};
+use arrow::array::{Array, AsArray, UInt32Array};
+use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use arrow::datatypes::{TimestampMillisecondType, UInt32Type};
+
+fn sample(name: Option<&str>, extra: &[(&str, &str)], ts: i64, value: Option<Value>) -> Sample {
+    let mut labels: Vec<Label> = name
+        .map(|n| Label {
+            name: "__name__".into(),
+            value: n.into(),
+        })
+        .into_iter()
+        .collect();
+    labels.extend(extra.iter().map(|(n, v)| Label {
+        name: (*n).into(),
+        value: (*v).into(),
+    }));
+    labels.sort_by(|a, b| a.name.cmp(&b.name));
+    Sample {
+        labels,
+        timestamp_ms: ts,
+        metric_type: MetricType::Gauge as i32,
+        value,
+        exemplars: vec![],
+    }
+}
+
+/// Three records whose samples interleave metrics whose names differ in case, length
+/// and punctuation (byte order matters), one sample without a name, a histogram and
+/// promoted labels. Every sample's timestamp is unique: it names the sample.
+fn records() -> Vec<BufferedRecord> {
+    let names = [
+        Some("up"),
+        Some("Up"),
+        Some("a_b"),
+        Some("ab"),
+        None,
+        Some("up"),
+        Some("a"),
+        Some("up"),
+    ];
+    (0..3)
+        .map(|r| {
+            let samples = (0..8)
+                .map(|i| {
+                    let ts = 1000 * r + i as i64;
+                    let name = names[(i + r as usize) % names.len()];
+                    let value = if i == 3 {
+                        Value::Histogram(Histogram {
+                            count: 2,
+                            positive: Some(Buckets {
+                                offset: 1,
+                                bucket_counts: vec![1, 1],
+                            }),
+                            ..Default::default()
+                        })
+                    } else {
+                        Value::Number(ts as f64)
+                    };
+                    let region = format!("r{}", i % 3);
+                    let extra = [("region", region.as_str()), ("pod", "p")];
+                    sample(name, &extra, ts, Some(value))
+                })
+                .collect();
+            let env = Envelope {
+                tenant: "t".into(),
+                kind: Kind::Metrics as i32,
+                ingest_time_ms: 5,
+                producer: "gw".into(),
+                samples,
+                ..Default::default()
+            };
+            BufferedRecord::from_envelope(SeqNo::new(format!("{:03}", 10 + r)), &env)
+        })
+        .collect()
+}
+
+/// Every sample in arrival order (record by record, position by position).
+fn arrival(records: &[BufferedRecord]) -> Vec<Slot<'_>> {
+    let mut out = Vec::new();
+    for (r, rec) in records.iter().enumerate() {
+        rec.body
+            .each_sample(|i, item| -> Result<(), RowsError> {
+                out.push(Slot {
+                    metric: 0,
+                    rec: r as u32,
+                    sub_seq: i as u32,
+                    item,
+                });
+                Ok(())
+            })
+            .unwrap();
+    }
+    out
+}
+
+/// The order objects had before: arrival rows sorted by (metric, row index).
+fn sorted_after(batch: &RecordBatch) -> RecordBatch {
+    let rows = batch.num_rows() as u32;
+    let keys = [
+        SortColumn {
+            values: batch.column_by_name("metric").unwrap().clone(),
+            options: None,
+        },
+        SortColumn {
+            values: Arc::new(UInt32Array::from_iter_values(0..rows)),
+            options: None,
+        },
+    ];
+    take_record_batch(batch, &lexsort_to_indices(&keys, None).unwrap()).unwrap()
+}
+
+#[test]
+fn grouped_rows_equal_the_arrival_rows_sorted_by_metric() {
+    let recs = records();
+    let grouped = metrics_batch("shard-1", &recs).unwrap();
+    let reference = sorted_after(&build_metrics("shard-1", &recs, &arrival(&recs)).unwrap());
+    assert_eq!(grouped.num_rows(), 24);
+    assert_eq!(grouped, reference);
+}
+
+#[test]
+fn rows_are_grouped_by_metric_in_arrival_order_with_their_provenance() {
+    let recs = records();
+    let batch = metrics_batch("shard-1", &recs).unwrap();
+    let metric = batch.column_by_name("metric").unwrap().as_string::<i32>();
+    let seq = batch
+        .column_by_name("kinesis_seq")
+        .unwrap()
+        .as_string::<i32>();
+    let sub = batch.column_by_name("sub_seq").unwrap();
+    let sub = sub.as_primitive::<UInt32Type>();
+    let ts = batch.column_by_name("timestamp").unwrap();
+    let ts = ts.as_primitive::<TimestampMillisecondType>();
+    let names: Vec<&str> = (0..batch.num_rows()).map(|i| metric.value(i)).collect();
+    // Groups in byte order, each one contiguous.
+    let mut groups = names.clone();
+    groups.dedup();
+    let mut in_order = groups.clone();
+    in_order.sort();
+    assert_eq!(groups, in_order, "one run per metric, in byte order");
+    assert_eq!(groups, ["", "Up", "a", "a_b", "ab", "up"]);
+    let mut last: Option<(&str, &str, u32)> = None;
+    for (i, &name) in names.iter().enumerate() {
+        let (r, pos) = (seq.value(i), sub.value(i));
+        // Provenance: the row is the sample at (record, position), named by its timestamp.
+        let rec: usize = r.parse::<usize>().unwrap() - 10;
+        assert_eq!(ts.value(i), 1000 * rec as i64 + pos as i64, "row {i}");
+        if let Some((m, lr, lp)) = last
+            && m == name
+        {
+            assert!((lr, lp) < (r, pos), "arrival order inside {m} at row {i}");
+        }
+        last = Some((name, r, pos));
+    }
+    assert_eq!(sub.null_count(), 0);
+}
+
+#[test]
+fn many_metrics_group_as_few_do() {
+    // More distinct names than the scan holds: the map takes over mid-flush.
+    let recs: Vec<BufferedRecord> = (0..6)
+        .map(|r| {
+            let samples = (0..20)
+                .map(|i| {
+                    let name = format!("m{}", (i * 7 + r * 3) % 45);
+                    let ts = 1000 * r as i64 + i as i64;
+                    sample(Some(&name), &[("pod", "p")], ts, Some(Value::Number(1.0)))
+                })
+                .collect();
+            let env = Envelope {
+                tenant: "t".into(),
+                kind: Kind::Metrics as i32,
+                samples,
+                ..Default::default()
+            };
+            BufferedRecord::from_envelope(SeqNo::new(format!("{:03}", 10 + r)), &env)
+        })
+        .collect();
+    let grouped = metrics_batch("s", &recs).unwrap();
+    let reference = sorted_after(&build_metrics("s", &recs, &arrival(&recs)).unwrap());
+    assert_eq!(grouped.num_rows(), 120);
+    assert_eq!(grouped, reference);
+}
