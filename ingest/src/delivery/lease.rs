@@ -123,22 +123,28 @@ pub fn plan(
     }
     let mut want = target - mine;
     // Leases of an earlier life of this worker first (it is dead: nobody else writes for
-    // it), then free and expired ones.
-    let mut free: Vec<(bool, &String)> = shards
-        .iter()
-        .filter(|s| !held.contains(*s))
-        .filter_map(|s| match leases.get(s) {
-            None => Some((true, s)),
-            Some(v) if v.owner == me => Some((false, s)),
-            Some(v) if !live(v) => Some((true, s)),
-            _ => None,
-        })
-        .collect();
-    free.sort();
-    let mut out: Vec<Take> = free
+    // it), then free and expired ones — from an offset derived from this worker's id, so
+    // that the survivors of a dead worker, planning on the same snapshot, mostly take
+    // different shards (a collision costs the loser a failed conditional write and a
+    // second look; see `Worker::evaluate`).
+    let (mut own, mut others): (Vec<&String>, Vec<&String>) = (Vec::new(), Vec::new());
+    for s in shards.iter().filter(|s| !held.contains(*s)) {
+        match leases.get(s) {
+            Some(v) if v.owner == me => own.push(s),
+            None => others.push(s),
+            Some(v) if !live(v) => others.push(s),
+            _ => {}
+        }
+    }
+    own.sort();
+    others.sort();
+    let at = offset_of(me, others.len());
+    others.rotate_left(at);
+    let mut out: Vec<Take> = own
         .into_iter()
+        .chain(others)
         .take(want)
-        .map(|(_, s)| Take::Free(s.clone()))
+        .map(|s| Take::Free(s.clone()))
         .collect();
     want -= out.len();
     // Then steal the rest of the deficit from workers above the share, the most loaded
@@ -278,7 +284,76 @@ mod tests {
         leases.insert("s2".to_string(), view("b", false));
         leases.insert("s3".to_string(), view("a", false));
         let p = plan("a", &shards(4), &leases, &BTreeSet::new());
-        // live: b + a → target 2; a's own lease first, then an expired one.
-        assert_eq!(p, vec![Take::Free("s3".into()), Take::Free("s0".into())]);
+        // live: b + a → target 2; a's own lease first, then the expired or the released one.
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0], Take::Free("s3".into()));
+        assert!(
+            [Take::Free("s0".into()), Take::Free("s1".into())].contains(&p[1]),
+            "{p:?}"
+        );
+    }
+
+    /// Three workers hold 13 of 39 shards each; one dies. Both survivors plan on the same
+    /// snapshot once its leases expired and write conditionally (one wins each shard);
+    /// a worker that lost a write looks again at once (`Worker::evaluate`). Every dead
+    /// worker's shard is taken in that one evaluation, and the survivors share them.
+    #[test]
+    fn survivors_take_a_dead_workers_shards_in_one_evaluation() {
+        let all = shards(39);
+        let workers = ["delivery-a-101", "delivery-b-102", "delivery-c-103"];
+        let mut owner: BTreeMap<String, String> = all
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), workers[i % 3].to_string()))
+            .collect();
+        let views = |owner: &BTreeMap<String, String>| -> BTreeMap<String, View> {
+            owner
+                .iter()
+                .map(|(s, o)| (s.clone(), view(o, o == workers[0])))
+                .collect()
+        };
+        let held = |owner: &BTreeMap<String, String>, w: &str| -> BTreeSet<String> {
+            owner
+                .iter()
+                .filter(|(_, o)| o.as_str() == w)
+                .map(|(s, _)| s.clone())
+                .collect()
+        };
+        let snapshot = views(&owner);
+        let plans: Vec<Vec<Take>> = workers[1..]
+            .iter()
+            .map(|w| plan(w, &all, &snapshot, &held(&owner, w)))
+            .collect();
+        let mut lost_writes = 0;
+        for (w, p) in workers[1..].iter().zip(&plans) {
+            let mut lost = false;
+            for t in p {
+                let (Take::Steal(s) | Take::Free(s)) = t;
+                if owner[s] == snapshot[s].owner {
+                    owner.insert(s.clone(), w.to_string());
+                } else {
+                    lost = true;
+                    lost_writes += 1;
+                }
+            }
+            if lost {
+                let again = views(&owner);
+                for t in plan(w, &all, &again, &held(&owner, w)) {
+                    let (Take::Steal(s) | Take::Free(s)) = t;
+                    if owner[&s] == again[&s].owner {
+                        owner.insert(s, w.to_string());
+                    }
+                }
+            }
+        }
+        // Both starting at the first expired shard, the second would lose all 7 writes.
+        assert!(lost_writes < 7, "{lost_writes} lost writes");
+        assert_eq!(held(&owner, workers[0]).len(), 0, "{owner:?}");
+        let (b, c) = (
+            held(&owner, workers[1]).len(),
+            held(&owner, workers[2]).len(),
+        );
+        assert_eq!(b + c, 39);
+        assert!(b.abs_diff(c) <= 1, "{b} / {c}");
     }
 }

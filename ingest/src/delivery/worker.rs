@@ -222,11 +222,26 @@ impl Worker {
     }
 
     /// One lease evaluation: read every lease, plan, take.
+    /// One balancing evaluation; when a take lost its conditional write to another
+    /// worker (the survivors of a dead worker plan on the same snapshot), it looks again
+    /// at once instead of a renewal period later, so takeovers stay within lease + slack.
     async fn evaluate(
         &self,
         tasks: &mut HashMap<String, JoinHandle<ShardExit>>,
     ) -> Result<(), EvalError> {
+        if self.evaluate_once(tasks).await? > 0 {
+            self.evaluate_once(tasks).await?;
+        }
+        Ok(())
+    }
+
+    /// Returns how many takes lost their conditional write.
+    async fn evaluate_once(
+        &self,
+        tasks: &mut HashMap<String, JoinHandle<ShardExit>>,
+    ) -> Result<usize, EvalError> {
         let w = &self.inner;
+        let mut conflicts = 0;
         let shards = self.list_shards().await?;
         let now = w.now_ms();
         let mut seen: BTreeMap<String, Held> = BTreeMap::new();
@@ -276,13 +291,14 @@ impl Worker {
                     tasks.insert(shard.clone(), t);
                 }
                 Err(StoreError::Precondition(_)) => {
-                    // Someone else moved first; look again next evaluation.
+                    // Someone else moved first.
                     w.metrics.lease_change(shard, "take_conflict");
+                    conflicts += 1;
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
+        Ok(conflicts)
     }
 }
 
