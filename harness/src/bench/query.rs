@@ -396,60 +396,20 @@ async fn measure(
             errors += m.errors;
         }
         let n = panels.len() as f64;
-        out.push(Figure::new(
-            &format!("{range}.all.p95"),
-            ms(&all, 0.95),
-            "ms",
-            false,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.objects_read"),
-            scanned / n,
-            "/query",
-            false,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.objects_pruned"),
-            pruned / n,
-            "/query",
-            true,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.all.cpu"),
-            cpu / n,
-            "ms/query",
-            false,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.cache_hits"),
-            hits / n,
-            "/query",
-            true,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.cache_misses"),
-            misses / n,
-            "/query",
-            false,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.partials_cached"),
-            p_hits / n,
-            "/query",
-            true,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.partials_computed"),
-            p_misses / n,
-            "/query",
-            false,
-        ));
-        out.push(Figure::new(
-            &format!("{range}.first.p95"),
-            ms(&firsts, 0.95),
-            "ms",
-            false,
-        ));
+        // (name, value, unit, higher is better)
+        for (name, value, unit, higher) in [
+            ("all.p95", ms(&all, 0.95), "ms", false),
+            ("objects_read", scanned / n, "/query", false),
+            ("objects_pruned", pruned / n, "/query", true),
+            ("all.cpu", cpu / n, "ms/query", false),
+            ("cache_hits", hits / n, "/query", true),
+            ("cache_misses", misses / n, "/query", false),
+            ("partials_cached", p_hits / n, "/query", true),
+            ("partials_computed", p_misses / n, "/query", false),
+            ("first.p95", ms(&firsts, 0.95), "ms", false),
+        ] {
+            out.push(Figure::new(&format!("{range}.{name}"), value, unit, higher));
+        }
         if hours <= DASHBOARD_RANGE_LIMIT_H {
             dashboard.add(&all)?;
             first_views.add(&firsts)?;
