@@ -9,17 +9,16 @@
 //! before the cache is asked. Hits, misses, evictions and bytes held are in `/metrics`.
 //! Two concurrent misses of one object both read it (the second insert replaces the first).
 
+use super::lru::ByteLru;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use lru::LruCache;
 use object_store::path::Path;
 use object_store::{
     Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
     ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::fmt;
@@ -40,30 +39,29 @@ struct Entry {
     data: Bytes,
 }
 
-struct Lru {
-    map: LruCache<Path, Arc<Entry>>,
-    bytes: u64,
-}
-
 /// The bucket's store with whole-object caching of reads.
 pub struct CachedStore {
     inner: Arc<dyn ObjectStore>,
-    budget: u64,
-    lru: Mutex<Lru>,
+    lru: ByteLru<Path, Arc<Entry>>,
     metrics: CacheMetrics,
 }
 
 impl fmt::Debug for CachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedStore")
-            .field("budget", &self.budget)
+            .field("budget", &self.lru.budget())
             .finish()
     }
 }
 
 impl fmt::Display for CachedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CachedStore({} bytes, {})", self.budget, self.inner)
+        write!(
+            f,
+            "CachedStore({} bytes, {})",
+            self.lru.budget(),
+            self.inner
+        )
     }
 }
 
@@ -72,22 +70,18 @@ impl CachedStore {
     pub fn new(inner: Arc<dyn ObjectStore>, budget: u64, metrics: CacheMetrics) -> Self {
         Self {
             inner,
-            budget,
-            lru: Mutex::new(Lru {
-                map: LruCache::unbounded(),
-                bytes: 0,
-            }),
+            lru: ByteLru::new(budget, metrics.evictions.clone(), metrics.bytes.clone()),
             metrics,
         }
     }
 
     /// Largest object kept: a quarter of the budget, so one object cannot flush the rest.
     fn max_object(&self) -> u64 {
-        self.budget / 4
+        self.lru.budget() / 4
     }
 
     fn cached(&self, location: &Path) -> Option<Arc<Entry>> {
-        self.lru.lock().map.get(location).cloned()
+        self.lru.get(location)
     }
 
     fn insert(&self, location: &Path, entry: Arc<Entry>) {
@@ -95,20 +89,7 @@ impl CachedStore {
         if size > self.max_object() {
             return;
         }
-        let mut lru = self.lru.lock();
-        if let Some(old) = lru.map.put(location.clone(), entry) {
-            lru.bytes -= old.data.len() as u64;
-        }
-        lru.bytes += size;
-        // Bounded: every pass removes one entry, and the new one fits by itself.
-        while lru.bytes > self.budget {
-            let Some((_, old)) = lru.map.pop_lru() else {
-                break;
-            };
-            lru.bytes -= old.data.len() as u64;
-            self.metrics.evictions.inc();
-        }
-        self.metrics.bytes.set(lru.bytes as i64);
+        self.lru.insert(location.clone(), entry, size);
     }
 
     /// The whole object, from the cache or read (and kept) now.
@@ -128,7 +109,7 @@ impl CachedStore {
 
     /// Whether a read with `options` may be answered from a cached copy.
     fn cacheable(&self, options: &GetOptions) -> bool {
-        self.budget > 0
+        self.lru.budget() > 0
             && !options.head
             && options.if_match.is_none()
             && options.if_none_match.is_none()
@@ -194,7 +175,7 @@ impl ObjectStore for CachedStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<Bytes>> {
-        if self.budget == 0 {
+        if self.lru.budget() == 0 {
             return self.inner.get_ranges(location, ranges).await;
         }
         let e = self.entry(location).await?;

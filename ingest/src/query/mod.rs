@@ -19,6 +19,7 @@ pub mod config;
 pub mod encode;
 pub mod exec;
 pub mod http;
+mod lru;
 pub mod metrics;
 pub mod partials;
 pub mod session;

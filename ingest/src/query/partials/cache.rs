@@ -3,9 +3,8 @@
 //! used out first). Committed objects are immutable, so an entry never goes stale; one
 //! larger than an eighth of the budget is not kept (counted as `oversize`).
 
+use crate::query::lru::ByteLru;
 use arrow::record_batch::RecordBatch;
-use lru::LruCache;
-use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
@@ -22,21 +21,15 @@ pub struct PartialsMetrics {
 
 pub type Partial = Arc<Vec<RecordBatch>>;
 
-struct Lru {
-    map: LruCache<String, (Partial, u64)>,
-    bytes: u64,
-}
-
 pub struct PartialsCache {
-    budget: u64,
-    lru: Mutex<Lru>,
+    lru: ByteLru<String, Partial>,
     metrics: PartialsMetrics,
 }
 
 impl std::fmt::Debug for PartialsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PartialsCache")
-            .field("budget", &self.budget)
+            .field("budget", &self.lru.budget())
             .finish()
     }
 }
@@ -45,22 +38,18 @@ impl PartialsCache {
     /// `budget` bytes at most; 0 turns caching (and the plan rewrite) off.
     pub fn new(budget: u64, metrics: PartialsMetrics) -> Self {
         Self {
-            budget,
-            lru: Mutex::new(Lru {
-                map: LruCache::unbounded(),
-                bytes: 0,
-            }),
+            lru: ByteLru::new(budget, metrics.evictions.clone(), metrics.bytes.clone()),
             metrics,
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.budget > 0
+        self.lru.budget() > 0
     }
 
     /// The largest state kept (bytes).
     pub fn entry_limit(&self) -> u64 {
-        self.budget / 8
+        self.lru.budget() / 8
     }
 
     /// A state was not kept: larger than [`Self::entry_limit`] or than the query's memory.
@@ -69,7 +58,7 @@ impl PartialsCache {
     }
 
     pub fn get(&self, key: &str) -> Option<Partial> {
-        let hit = self.lru.lock().map.get(key).map(|(p, _)| p.clone());
+        let hit = self.lru.get(key);
         match hit {
             Some(_) => self.metrics.hits.inc(),
             None => self.metrics.misses.inc(),
@@ -87,21 +76,7 @@ impl PartialsCache {
             self.note_oversize();
             return;
         }
-        let mut lru = self.lru.lock();
-        if let Some((_, old)) = lru.map.put(key, (partial, size)) {
-            lru.bytes -= old;
-        }
-        lru.bytes += size;
-        while lru.bytes > self.budget {
-            match lru.map.pop_lru() {
-                Some((_, (_, s))) => {
-                    lru.bytes -= s;
-                    self.metrics.evictions.inc();
-                }
-                None => break,
-            }
-        }
-        self.metrics.bytes.set(lru.bytes as i64);
+        self.lru.insert(key, partial, size);
     }
 }
 
