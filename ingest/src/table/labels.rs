@@ -1,69 +1,18 @@
 //! How a sample's label set is stored: the [`PROMOTED_LABELS`] (the gateway's allowlist) in
-//! their own dictionary columns, every other label in the `labels` map. [`PromotedBuilder`]
-//! is the writer's side (delivery's rows); [`PromotedColumns`] the reader's side, rejoining
-//! a row's promoted labels with its map entries (the ledger's audit, tests).
+//! their own dictionary columns, every other label in the `labels` map. Delivery's rows
+//! write them (`delivery::rows::series`); [`PromotedColumns`] is the reader's side,
+//! rejoining a row's promoted labels with its map entries (the ledger's audit, tests).
 
 use super::schema::PROMOTED_LABELS;
-use arrow::array::{Array, ArrayRef, StringArray, StringDictionaryBuilder};
+use arrow::array::{Array, StringArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Int32Type};
+use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use std::sync::Arc;
 
 /// Index of `name` in [`PROMOTED_LABELS`], if it is promoted.
 pub fn promoted_index(name: &str) -> Option<usize> {
     PROMOTED_LABELS.iter().position(|p| *p == name)
-}
-
-/// Builds the promoted label columns of a batch, one row at a time.
-pub struct PromotedBuilder {
-    cols: Vec<StringDictionaryBuilder<Int32Type>>,
-    set: [bool; PROMOTED_LABELS.len()],
-}
-
-impl Default for PromotedBuilder {
-    fn default() -> Self {
-        Self {
-            cols: PROMOTED_LABELS
-                .iter()
-                .map(|_| StringDictionaryBuilder::new())
-                .collect(),
-            set: [false; PROMOTED_LABELS.len()],
-        }
-    }
-}
-
-impl PromotedBuilder {
-    /// Takes `name = value` into its column if the label is promoted (then `true`; the
-    /// caller puts the others in the map).
-    pub fn offer(&mut self, name: &str, value: &str) -> bool {
-        let Some(i) = promoted_index(name) else {
-            return false;
-        };
-        if !self.set[i] {
-            self.cols[i].append_value(value);
-            self.set[i] = true;
-        }
-        true
-    }
-
-    /// Ends the current row: labels it did not carry are null.
-    pub fn end_row(&mut self) {
-        for (col, set) in self.cols.iter_mut().zip(self.set.iter_mut()) {
-            if !*set {
-                col.append_null();
-            }
-            *set = false;
-        }
-    }
-
-    /// The columns, in [`PROMOTED_LABELS`] order.
-    pub fn finish(mut self, cols: &mut Vec<ArrayRef>) {
-        for c in &mut self.cols {
-            cols.push(Arc::new(c.finish()));
-        }
-    }
 }
 
 /// The promoted label columns of a stored `metrics` batch, as strings. Columns absent from
@@ -106,16 +55,17 @@ mod tests {
     use crate::table::schema::promoted_type;
 
     #[test]
-    fn builder_fills_nulls_and_reader_rejoins() {
-        let mut b = PromotedBuilder::default();
-        assert!(b.offer("region", "eu-west-1"));
-        assert!(!b.offer("game_mode", "ranked"));
-        b.end_row();
-        assert!(b.offer("az", "b"));
-        b.end_row();
-        let mut cols = Vec::new();
-        b.finish(&mut cols);
-        assert_eq!(cols.len(), PROMOTED_LABELS.len());
+    fn reader_rejoins_the_promoted_labels_a_row_carries() {
+        use arrow::array::{ArrayRef, StringDictionaryBuilder};
+        use arrow::datatypes::Int32Type;
+        use std::sync::Arc;
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        for name in PROMOTED_LABELS {
+            let mut b = StringDictionaryBuilder::<Int32Type>::new();
+            b.append_option((name == "region").then_some("eu-west-1"));
+            b.append_option((name == "az").then_some("b"));
+            cols.push(Arc::new(b.finish()));
+        }
         assert_eq!(cols[0].data_type(), &promoted_type());
         let fields: Vec<_> = PROMOTED_LABELS
             .iter()

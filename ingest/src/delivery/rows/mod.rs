@@ -8,9 +8,7 @@
 
 use super::view::{Body, EventView, Item, SampleView, ValueView, ViewError};
 use crate::envelope::{Envelope, Exemplar, Histogram, MetricType};
-use crate::keys::fingerprint_of_pairs;
 use crate::table::SeqNo;
-use crate::table::labels::PromotedBuilder;
 use crate::table::schema::{events_schema, metric_type_name, metrics_schema};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, MapBuilder, MapFieldNames,
@@ -19,6 +17,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use series::SeriesCache;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -275,27 +274,31 @@ fn build_metrics(
     let mut exp_neg_counts = list_u64(n);
     let mut exemplars = StringBuilder::with_capacity(n, 0);
     let mut prov = Provenance::new(n);
-    let mut promoted = PromotedBuilder::default();
+    let mut series = SeriesCache::new(n);
 
     let mut s = SampleView::default();
     for slot in order {
         let rec = &records[slot.rec as usize];
         let sub_seq = slot.sub_seq;
-        s.read(slot.item)?;
+        let (label_bytes, rest) = slot.item.split_labels();
+        s.read(rest)?;
+        let sid = if s.labels.is_empty() {
+            series.get(label_bytes)?
+        } else {
+            // Labels interleaved with other fields: read the whole sample.
+            s.read(slot.item)?;
+            series.add(&s.labels)?
+        };
         tenant.append_value(&rec.body.tenant);
-        let mut name = "";
-        for &(k, v) in &s.labels {
-            if k == "__name__" {
-                name = v;
-            } else if !promoted.offer(k, v) {
-                labels.keys().append_value(k);
-                labels.values().append_value(v);
-            }
+        for &(k, v) in series.extras(sid) {
+            labels.keys().append_value(k);
+            labels.values().append_value(v);
         }
-        metric.append_value(name);
         labels.append(true)?;
-        promoted.end_row();
-        series_id.append_value(fingerprint_of_pairs(s.labels.iter().copied()));
+        let one = series.series(sid);
+        metric.append_value(one.name);
+        series_id.append_value(one.id);
+        series.append_promoted(sid);
         timestamp.append_value(s.timestamp_ms);
         let mt = MetricType::try_from(s.metric_type).unwrap_or(MetricType::Unknown);
         metric_type.append_value(metric_type_name(mt));
@@ -395,7 +398,7 @@ fn build_metrics(
         Arc::new(exemplars.finish()),
     ];
     prov.finish(&mut cols);
-    promoted.finish(&mut cols);
+    series.finish(&mut cols)?;
     Ok(RecordBatch::try_new(metrics_schema(), cols)?)
 }
 
@@ -446,5 +449,6 @@ pub fn row_count(records: &[BufferedRecord]) -> u64 {
     records.iter().map(|r| r.body.len() as u64).sum()
 }
 
+mod series;
 #[cfg(test)]
 mod tests;

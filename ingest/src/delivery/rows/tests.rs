@@ -188,3 +188,115 @@ fn many_metrics_group_as_few_do() {
     assert_eq!(grouped.num_rows(), 120);
     assert_eq!(grouped, reference);
 }
+
+/// Label fields as any writer may order them — interleaved with the other fields, a name
+/// or a promoted label repeated, none at all — each set seen several times in a flush:
+/// every row carries what prost's own decode of its sample says (metric = last
+/// `__name__`, `series_id` of all labels, each promoted column the label's first value,
+/// the map the other labels in order), whether its label bytes were seen before or not.
+#[test]
+fn rows_carry_what_their_labels_say_in_any_field_order() {
+    use crate::table::labels::PromotedColumns;
+    use crate::table::schema::PROMOTED_LABELS;
+    use prost::Message;
+    let l = |n: &str, v: &str| Label {
+        name: n.into(),
+        value: v.into(),
+    };
+    let sets = [
+        vec![
+            l("__name__", "up"),
+            l("az", "a"),
+            l("pod", "p1"),
+            l("region", "eu"),
+        ],
+        vec![
+            l("__name__", "up"),
+            l("__name__", "down"),
+            l("region", "eu"),
+            l("region", "us"),
+            l("zone", "z"),
+        ],
+        vec![],
+        vec![l("cluster", "c1"), l("pod", "p2")],
+    ];
+    let mut body = Envelope {
+        tenant: "t".into(),
+        kind: Kind::Metrics as i32,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        for (i, set) in sets.iter().enumerate() {
+            // Round 1 puts each set's last label after the sample's other fields.
+            let cut = if round == 1 && !set.is_empty() {
+                set.len() - 1
+            } else {
+                set.len()
+            };
+            let (head, tail) = set.split_at(cut);
+            let s = Sample {
+                labels: head.to_vec(),
+                timestamp_ms: (round * 10 + i) as i64,
+                metric_type: MetricType::Gauge as i32,
+                value: Some(Value::Number(1.0)),
+                exemplars: vec![],
+            };
+            let mut item = s.encode_to_vec();
+            for label in tail {
+                prost::encoding::message::encode(1, label, &mut item);
+            }
+            prost::encoding::bytes::encode(5, &item, &mut body);
+            expected.push(Sample {
+                labels: set.clone(),
+                ..s
+            });
+        }
+    }
+    assert_eq!(Envelope::decode(body.as_slice()).unwrap().samples, expected);
+    let rec = BufferedRecord {
+        seq: SeqNo::new("1"),
+        body: Body::parse(body).unwrap(),
+    };
+    let recs = std::slice::from_ref(&rec);
+    let batch = build_metrics("s", recs, &arrival(recs)).unwrap();
+    assert_eq!(batch.num_rows(), expected.len());
+    let metric = batch.column_by_name("metric").unwrap().as_string::<i32>();
+    let series = batch.column_by_name("series_id").unwrap();
+    let series = series.as_primitive::<arrow::datatypes::UInt64Type>();
+    let map = batch.column_by_name("labels").unwrap().as_map();
+    let promoted = PromotedColumns::from_batch(&batch).unwrap();
+    for (i, s) in expected.iter().enumerate() {
+        let name = s.labels.iter().rev().find(|x| x.name == "__name__");
+        assert_eq!(
+            metric.value(i),
+            name.map_or("", |x| x.value.as_str()),
+            "row {i}"
+        );
+        assert_eq!(series.value(i), crate::keys::series_fingerprint(&s.labels));
+        let mut got = Vec::new();
+        promoted.push(i, &mut got);
+        let want: Vec<(&str, &str)> = PROMOTED_LABELS
+            .iter()
+            .filter_map(|p| s.labels.iter().find(|x| x.name == *p))
+            .map(|x| (x.name.as_str(), x.value.as_str()))
+            .collect();
+        assert_eq!(got, want, "row {i}");
+        let entries = map.value(i);
+        let (keys, values) = (
+            entries.column(0).as_string::<i32>(),
+            entries.column(1).as_string::<i32>(),
+        );
+        let got: Vec<(&str, &str)> = (0..entries.len())
+            .map(|j| (keys.value(j), values.value(j)))
+            .collect();
+        let want: Vec<(&str, &str)> = s
+            .labels
+            .iter()
+            .filter(|x| x.name != "__name__" && !PROMOTED_LABELS.contains(&x.name.as_str()))
+            .map(|x| (x.name.as_str(), x.value.as_str()))
+            .collect();
+        assert_eq!(got, want, "row {i}");
+    }
+}

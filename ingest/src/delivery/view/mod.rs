@@ -83,10 +83,11 @@ fn str_of<const CHECK: bool>(b: &[u8]) -> Res<&str> {
         std::str::from_utf8(b).map_err(|_| ViewError::Utf8)
     } else {
         // SAFETY: unchecked reads only walk a `Body`'s bytes (through `Item`, which only
-        // a `Body` hands out, or a sample's metric name, a label value `Body::parse`
-        // found); `Body::parse` checked every string field of them as UTF-8 (or they were
-        // encoded from Rust `String`s), and a body's bytes never change. The walk is
-        // deterministic, so it meets exactly the fields the check met.
+        // a `Body` hands out, the `LabelBytes` split off one, or a sample's metric name,
+        // a label value `Body::parse` found); `Body::parse` checked every string field of
+        // them as UTF-8 (or they were encoded from Rust `String`s), and a body's bytes
+        // never change. The walk is deterministic, so it meets exactly the fields the
+        // check met.
         Ok(unsafe { std::str::from_utf8_unchecked(b) })
     }
 }
@@ -145,9 +146,54 @@ fn string_field<'a, const CHECK: bool>(wt: WireType, buf: &mut &'a [u8]) -> Res<
 }
 
 /// The bytes of one item (sample or event message) of a [`Body`]; only a body hands
-/// these out, which is what lets its second walk skip the UTF-8 check.
+/// these out, which is what lets its second walk skip the UTF-8 check. A sample knows
+/// the length of its leading run of label fields (found by the body's parse).
 #[derive(Debug, Clone, Copy)]
-pub struct Item<'a>(&'a [u8]);
+pub struct Item<'a> {
+    bytes: &'a [u8],
+    label_run: u32,
+}
+
+impl<'a> Item<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            label_run: 0,
+        }
+    }
+}
+
+impl<'a> Item<'a> {
+    /// Splits a sample message into its leading run of label fields (field 1) and the
+    /// rest. A sample's labels are all in that run unless a writer interleaved them with
+    /// other fields; the rest then still holds label fields.
+    pub fn split_labels(self) -> (LabelBytes<'a>, Item<'a>) {
+        let (labels, rest) = self.bytes.split_at(self.label_run as usize);
+        (LabelBytes(labels), Item::new(rest))
+    }
+}
+
+/// The label fields of a sample of a [`Body`] (only [`Item::split_labels`] makes one):
+/// equal bytes are equal label lists.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelBytes<'a>(&'a [u8]);
+
+impl<'a> LabelBytes<'a> {
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Appends the labels, in order, to `out`.
+    pub fn read(self, out: &mut Vec<(&'a str, &'a str)>) -> Res<()> {
+        let mut buf = self.0;
+        // Bounded: every turn consumes a key and a length-delimited value.
+        while !buf.is_empty() {
+            key(&mut buf)?;
+            out.push(label::<false>(bytes(&mut buf)?)?);
+        }
+        Ok(())
+    }
+}
 
 fn varint_field(wt: WireType, buf: &mut &[u8]) -> Res<u64> {
     wire(WireType::Varint, wt)?;
@@ -176,13 +222,15 @@ pub struct SampleView<'a> {
     /// A second `Histogram` field for the same sample merges into the first (prost's
     /// rule for a message field seen twice); kept so the rare case decodes exactly.
     pub histogram_parts: Vec<&'a [u8]>,
+    /// Length of the message's leading run of label fields.
+    label_run: usize,
 }
 
 impl<'a> SampleView<'a> {
     /// Reads one sample of a body into `self` (its vectors are reused: no allocation
     /// once warm).
     pub fn read(&mut self, item: Item<'a>) -> Res<()> {
-        self.read_with::<false>(item.0)
+        self.read_with::<false>(item.bytes)
     }
 
     fn read_with<const CHECK: bool>(&mut self, body: &'a [u8]) -> Res<()> {
@@ -192,11 +240,18 @@ impl<'a> SampleView<'a> {
         self.timestamp_ms = 0;
         self.metric_type = 0;
         self.value = ValueView::None;
+        self.label_run = 0;
+        let mut other = false;
+        let base = body.as_ptr() as usize;
         fields(body, |tag, wt, buf| {
+            other |= tag != 1;
             match tag {
                 1 => {
                     wire(WireType::LengthDelimited, wt)?;
                     self.labels.push(label::<CHECK>(bytes(buf)?)?);
+                    if !other {
+                        self.label_run = buf.as_ptr() as usize - base;
+                    }
                 }
                 2 => self.timestamp_ms = varint_field(wt, buf)? as i64,
                 3 => self.metric_type = varint_field(wt, buf)? as i32,
@@ -259,7 +314,7 @@ pub struct EventView<'a> {
 impl<'a> EventView<'a> {
     /// Reads one event of a body.
     pub fn read(item: Item<'a>) -> Res<Self> {
-        Self::read_with::<false>(item.0)
+        Self::read_with::<false>(item.bytes)
     }
 
     fn read_with<const CHECK: bool>(body: &'a [u8]) -> Res<Self> {
@@ -286,6 +341,7 @@ impl<'a> EventView<'a> {
 struct SampleAt {
     start: u32,
     len: u32,
+    label_run: u32,
     name_start: u32,
     name_len: u32,
 }
@@ -354,6 +410,7 @@ impl Body {
                     sample_at.push(SampleAt {
                         start: at(item),
                         len: item.len() as u32,
+                        label_run: sample.label_run as u32,
                         name_start: at(name),
                         name_len: name.len() as u32,
                     });
@@ -418,7 +475,11 @@ impl Body {
             let name = &self.raw[s.name_start as usize..][..s.name_len as usize];
             // Checked as UTF-8 by the parse (a label value read with the check).
             let name = str_of::<false>(name).unwrap_or_default();
-            (name, Item(item))
+            let item = Item {
+                bytes: item,
+                label_run: s.label_run,
+            };
+            (name, item)
         })
     }
 
@@ -441,7 +502,7 @@ impl Body {
         while !buf.is_empty() {
             let (tag, wt) = key(&mut buf)?;
             if tag == want && wt == WireType::LengthDelimited {
-                f(i, Item(bytes(&mut buf)?))?;
+                f(i, Item::new(bytes(&mut buf)?))?;
                 i += 1;
             } else {
                 skip_field(wt, tag, &mut buf, DecodeContext::default()).map_err(ViewError::from)?;

@@ -233,3 +233,23 @@ fn samples_are_named_by_their_last_name_label() {
     );
     assert_eq!(b.samples, 3);
 }
+
+#[test]
+fn a_sample_splits_into_its_labels_and_the_rest() {
+    let b = Body::from_envelope(&env());
+    for (_, item) in b.named_samples() {
+        let mut whole = SampleView::default();
+        whole.read(item).unwrap();
+        let (labels, rest) = item.split_labels();
+        let mut read = Vec::new();
+        labels.read(&mut read).unwrap();
+        assert_eq!(read, whole.labels, "the run holds every label");
+        let mut r = SampleView::default();
+        r.read(rest).unwrap();
+        assert!(r.labels.is_empty());
+        assert_eq!(
+            (r.timestamp_ms, r.metric_type),
+            (whole.timestamp_ms, whole.metric_type)
+        );
+    }
+}
