@@ -4,7 +4,7 @@
 //! how objects were ordered before the rows were built grouped.
 
 use super::*;
-use crate::envelope::{Buckets, Kind, Label, Sample, Value};
+use crate::envelope::{Buckets, Histogram, Kind, Label, Sample, Value};
 use arrow::array::{Array, AsArray, UInt32Array};
 use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::{TimestampMillisecondType, UInt32Type};
@@ -81,23 +81,11 @@ fn records() -> Vec<BufferedRecord> {
         .collect()
 }
 
-/// Every sample in arrival order (record by record, position by position).
-fn arrival(records: &[BufferedRecord]) -> Vec<Slot<'_>> {
-    let mut out = Vec::new();
-    for (r, rec) in records.iter().enumerate() {
-        rec.body
-            .each_sample(|i, item| -> Result<(), RowsError> {
-                out.push(Slot {
-                    metric: 0,
-                    rec: r as u32,
-                    sub_seq: i as u32,
-                    item,
-                });
-                Ok(())
-            })
-            .unwrap();
-    }
-    out
+/// The rows of every sample in arrival order (record by record, position by position).
+fn arrival_batch(shard: &str, records: &[BufferedRecord]) -> RecordBatch {
+    let mut series = SeriesCache::new(row_count(records) as usize);
+    let read = samples::read(records, &mut series).unwrap();
+    build_metrics(shard, records, series, &read.slots).unwrap()
 }
 
 /// The order objects had before: arrival rows sorted by (metric, row index).
@@ -120,7 +108,7 @@ fn sorted_after(batch: &RecordBatch) -> RecordBatch {
 fn grouped_rows_equal_the_arrival_rows_sorted_by_metric() {
     let recs = records();
     let grouped = metrics_batch("shard-1", &recs).unwrap();
-    let reference = sorted_after(&build_metrics("shard-1", &recs, &arrival(&recs)).unwrap());
+    let reference = sorted_after(&arrival_batch("shard-1", &recs));
     assert_eq!(grouped.num_rows(), 24);
     assert_eq!(grouped, reference);
 }
@@ -184,7 +172,7 @@ fn many_metrics_group_as_few_do() {
         })
         .collect();
     let grouped = metrics_batch("s", &recs).unwrap();
-    let reference = sorted_after(&build_metrics("s", &recs, &arrival(&recs)).unwrap());
+    let reference = sorted_after(&arrival_batch("s", &recs));
     assert_eq!(grouped.num_rows(), 120);
     assert_eq!(grouped, reference);
 }
@@ -259,8 +247,7 @@ fn rows_carry_what_their_labels_say_in_any_field_order() {
         seq: SeqNo::new("1"),
         body: Body::parse(body).unwrap(),
     };
-    let recs = std::slice::from_ref(&rec);
-    let batch = build_metrics("s", recs, &arrival(recs)).unwrap();
+    let batch = arrival_batch("s", std::slice::from_ref(&rec));
     assert_eq!(batch.num_rows(), expected.len());
     let metric = batch.column_by_name("metric").unwrap().as_string::<i32>();
     let series = batch.column_by_name("series_id").unwrap();

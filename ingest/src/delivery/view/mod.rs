@@ -87,7 +87,8 @@ fn str_of<const CHECK: bool>(b: &[u8]) -> Res<&str> {
         // a label value `Body::parse` found); `Body::parse` checked every string field of
         // them as UTF-8 (or they were encoded from Rust `String`s), and a body's bytes
         // never change. The walk is deterministic, so it meets exactly the fields the
-        // check met.
+        // check met. The one other caller, `label`, passes slices of a message it has
+        // just found all ASCII, which is UTF-8.
         Ok(unsafe { std::str::from_utf8_unchecked(b) })
     }
 }
@@ -126,6 +127,11 @@ fn label<const CHECK: bool>(body: &[u8]) -> Res<(&str, &str)> {
         && *m < 0x80
         && value.len() == *m as usize
     {
+        // ASCII bytes are UTF-8: one scan of the whole message checks both strings
+        // (label names and values nearly always are ASCII).
+        if CHECK && body.is_ascii() {
+            return Ok((str_of::<false>(name)?, str_of::<false>(value)?));
+        }
         return Ok((str_of::<CHECK>(name)?, str_of::<CHECK>(value)?));
     }
     let (mut name, mut value) = ("", "");

@@ -152,6 +152,14 @@ fn labels_of_any_shape_read_as_prost_reads_them() {
         vec![0x0a, 1, b'n', 0x12, 1, b'v', 0x18, 7],
         vec![0x0a, 1, b'n', 0x12, 2, b'v'],
         vec![0x0a, 1, 0xff, 0x12, 1, b'v'],
+        // Not ASCII: UTF-8 (the fast path's ASCII scan fails, the full check passes)
+        // and not UTF-8 in the value.
+        Label {
+            name: "région".into(),
+            value: "東京".into(),
+        }
+        .encode_to_vec(),
+        vec![0x0a, 1, b'n', 0x12, 2, 0xc3, 0x28],
     ];
     shapes.push(vec![]);
     for b in shapes {
