@@ -138,4 +138,8 @@ pub enum BenchTarget {
     /// committed through delivery's commit protocol, against the query service in this
     /// process (embedded backend, 1 h and 12 h ranges; target p95 ≤ 100 ms for ≤ 12 h).
     Query(crate::bench::query::QueryBenchArgs),
+    /// CPU of one delivery flush by stage (record decode, rows, Parquet), in ns per row:
+    /// one tenant's share of the delivery bench's backlog, no stream or store, best of
+    /// --reps runs. Quick to rerun when changing how delivery builds or encodes rows.
+    Flush(crate::bench::flush::FlushBenchArgs),
 }

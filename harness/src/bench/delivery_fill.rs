@@ -176,6 +176,18 @@ fn records(p: &Plan, j: usize, job: Job, base_ts: i64) -> Vec<Record> {
     }
 }
 
+/// Every record the fill would put for `p`, in order (`bench flush` uses them without a
+/// stream).
+pub fn records_of(p: &Plan) -> Vec<Record> {
+    let scrapes = (p.samples / SERIES as u64) as i64 + 1;
+    let base_ts = now_ms() - scrapes * SCRAPE_MS;
+    jobs(p)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(j, job)| records(p, j, job, base_ts))
+        .collect()
+}
+
 async fn put(k: &Client, stream: &str, batch: &mut Vec<Record>) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());

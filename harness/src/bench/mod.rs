@@ -7,6 +7,7 @@ pub mod delivery;
 mod delivery_fill;
 mod delivery_table;
 mod figures;
+pub mod flush;
 pub mod gateway;
 mod gateway_load;
 mod gateway_payload;
@@ -54,6 +55,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Gateway(a) => gateway::run(a),
         BenchTarget::Delivery(a) => delivery::run(a),
         BenchTarget::Query(a) => query::run(a),
+        BenchTarget::Flush(a) => flush::run(a),
     }
 }
 
