@@ -110,10 +110,17 @@ mod tests {
             tenant: "t".into(),
             kind: Kind::Metrics as i32,
             samples: vec![Sample {
-                labels: vec![Label {
-                    name: "__name__".into(),
-                    value: "up".into(),
-                }],
+                labels: vec![
+                    Label {
+                        name: "__name__".into(),
+                        value: "up".into(),
+                    },
+                    // A promoted label with a value: its column is not all null.
+                    Label {
+                        name: "region".into(),
+                        value: "eu".into(),
+                    },
+                ],
                 timestamp_ms: 1,
                 metric_type: MetricType::Gauge as i32,
                 value: Some(Value::Number(1.0)),

@@ -60,6 +60,14 @@ impl Hash for Key<'_> {
     }
 }
 
+/// The process's seed of the label-bytes hash: random, so producers cannot choose label
+/// sets that collide in the map and make a flush's lookups quadratic. It only places
+/// entries in the map; no output depends on it.
+fn seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(rand::random)
+}
+
 /// Passes a [`Key`]'s precomputed hash through.
 #[derive(Default)]
 struct PassHasher(u64);
@@ -124,7 +132,7 @@ impl<'a> SeriesCache<'a> {
     /// The series of a sample whose labels are all in `bytes` (the cached path).
     pub fn get(&mut self, bytes: LabelBytes<'a>) -> Result<usize, super::RowsError> {
         let key = Key {
-            hash: xxhash_rust::xxh3::xxh3_64(bytes.as_bytes()),
+            hash: xxhash_rust::xxh3::xxh3_64_with_seed(bytes.as_bytes(), seed()),
             bytes: bytes.as_bytes(),
         };
         if let Some(&i) = self.index.get(&key) {

@@ -207,6 +207,9 @@ fn rows_carry_what_their_labels_say_in_any_field_order() {
         ],
         vec![],
         vec![l("cluster", "c1"), l("pod", "p2")],
+        // Moved last by round 1: a later name, a promoted label's second value.
+        vec![l("__name__", "x"), l("pod", "p3"), l("__name__", "y")],
+        vec![l("az", "a"), l("region", "eu"), l("region", "us")],
     ];
     let mut body = Envelope {
         tenant: "t".into(),
@@ -215,26 +218,39 @@ fn rows_carry_what_their_labels_say_in_any_field_order() {
     }
     .encode_to_vec();
     let mut expected = Vec::new();
-    for round in 0..3 {
+    // Rounds: 0 and 4 as prost writes (labels first; 4 finds 0's label sets again),
+    // 1 the last label after the other fields, 2 every label after them, 3 an unknown
+    // field after the first label.
+    for round in 0..5 {
         for (i, set) in sets.iter().enumerate() {
-            // Round 1 puts each set's last label after the sample's other fields.
-            let cut = if round == 1 && !set.is_empty() {
-                set.len() - 1
-            } else {
-                set.len()
-            };
-            let (head, tail) = set.split_at(cut);
             let s = Sample {
-                labels: head.to_vec(),
+                labels: vec![],
                 timestamp_ms: (round * 10 + i) as i64,
                 metric_type: MetricType::Gauge as i32,
                 value: Some(Value::Number(1.0)),
                 exemplars: vec![],
             };
-            let mut item = s.encode_to_vec();
-            for label in tail {
-                prost::encoding::message::encode(1, label, &mut item);
-            }
+            let others = s.encode_to_vec();
+            let enc = |ls: &[Label]| {
+                let mut b = Vec::new();
+                for label in ls {
+                    prost::encoding::message::encode(1, label, &mut b);
+                }
+                b
+            };
+            let split = |n: usize| set.split_at(n.min(set.len()));
+            let item: Vec<u8> = match round {
+                1 => {
+                    let (head, tail) = split(set.len().saturating_sub(1));
+                    [enc(head), others, enc(tail)].concat()
+                }
+                2 => [others, enc(set)].concat(),
+                3 => {
+                    let (head, tail) = split(1);
+                    [enc(head), vec![0x78, 0x07], enc(tail), others].concat()
+                }
+                _ => [enc(set), others].concat(),
+            };
             prost::encoding::bytes::encode(5, &item, &mut body);
             expected.push(Sample {
                 labels: set.clone(),

@@ -22,6 +22,10 @@ pub enum ViewError {
     Underflow,
     #[error("failed to decode Protobuf message: invalid string value: data is not UTF-8 encoded")]
     Utf8,
+    /// A sample's bytes read as an event or the other way round (a caller's mistake; the
+    /// unchecked reads rely on each message being read as the type it was checked as).
+    #[error("a {0} item read as another message type")]
+    WrongItem(&'static str),
 }
 
 type Res<T> = Result<T, ViewError>;
@@ -158,13 +162,23 @@ fn string_field<'a, const CHECK: bool>(wt: WireType, buf: &mut &'a [u8]) -> Res<
 pub struct Item<'a> {
     bytes: &'a [u8],
     label_run: u32,
+    event: bool,
 }
 
 impl<'a> Item<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+    fn sample(bytes: &'a [u8], label_run: u32) -> Self {
+        Self {
+            bytes,
+            label_run,
+            event: false,
+        }
+    }
+
+    fn event(bytes: &'a [u8]) -> Self {
         Self {
             bytes,
             label_run: 0,
+            event: true,
         }
     }
 }
@@ -175,7 +189,7 @@ impl<'a> Item<'a> {
     /// other fields; the rest then still holds label fields.
     pub fn split_labels(self) -> (LabelBytes<'a>, Item<'a>) {
         let (labels, rest) = self.bytes.split_at(self.label_run as usize);
-        (LabelBytes(labels), Item::new(rest))
+        (LabelBytes(labels), Item::sample(rest, 0))
     }
 }
 
@@ -236,6 +250,9 @@ impl<'a> SampleView<'a> {
     /// Reads one sample of a body into `self` (its vectors are reused: no allocation
     /// once warm).
     pub fn read(&mut self, item: Item<'a>) -> Res<()> {
+        if item.event {
+            return Err(ViewError::WrongItem("event"));
+        }
         self.read_with::<false>(item.bytes)
     }
 
@@ -320,6 +337,9 @@ pub struct EventView<'a> {
 impl<'a> EventView<'a> {
     /// Reads one event of a body.
     pub fn read(item: Item<'a>) -> Res<Self> {
+        if !item.event {
+            return Err(ViewError::WrongItem("sample"));
+        }
         Self::read_with::<false>(item.bytes)
     }
 
@@ -481,25 +501,13 @@ impl Body {
             let name = &self.raw[s.name_start as usize..][..s.name_len as usize];
             // Checked as UTF-8 by the parse (a label value read with the check).
             let name = str_of::<false>(name).unwrap_or_default();
-            let item = Item {
-                bytes: item,
-                label_run: s.label_run,
-            };
-            (name, item)
+            (name, Item::sample(item, s.label_run))
         })
     }
 
     /// Calls `f(position, item)` for each event message, in order.
     pub fn each_event<'s, E: From<ViewError>>(
         &'s self,
-        f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.each(6, f)
-    }
-
-    fn each<'s, E: From<ViewError>>(
-        &'s self,
-        want: u32,
         mut f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut buf: &'s [u8] = &self.raw;
@@ -507,8 +515,8 @@ impl Body {
         // Bounded: every turn consumes at least the key's byte.
         while !buf.is_empty() {
             let (tag, wt) = key(&mut buf)?;
-            if tag == want && wt == WireType::LengthDelimited {
-                f(i, Item::new(bytes(&mut buf)?))?;
+            if tag == 6 && wt == WireType::LengthDelimited {
+                f(i, Item::event(bytes(&mut buf)?))?;
                 i += 1;
             } else {
                 skip_field(wt, tag, &mut buf, DecodeContext::default()).map_err(ViewError::from)?;

@@ -261,3 +261,30 @@ fn a_sample_splits_into_its_labels_and_the_rest() {
         );
     }
 }
+
+#[test]
+fn an_item_reads_only_as_the_message_it_was_checked_as() {
+    let mut e = env();
+    e.events.push(crate::envelope::Event {
+        event_id: "e1".into(),
+        ..Default::default()
+    });
+    let b = Body::from_envelope(&e);
+    let (_, sample) = b.named_samples().next().unwrap();
+    assert!(matches!(
+        EventView::read(sample),
+        Err(ViewError::WrongItem("sample"))
+    ));
+    let mut event = None;
+    b.each_event(|_, item| -> Result<(), ViewError> {
+        event = Some(item);
+        Ok(())
+    })
+    .unwrap();
+    let mut v = SampleView::default();
+    assert!(matches!(
+        v.read(event.unwrap()),
+        Err(ViewError::WrongItem("event"))
+    ));
+    assert_eq!(EventView::read(event.unwrap()).unwrap().event_id, "e1");
+}
