@@ -176,11 +176,17 @@ fn records(p: &Plan, j: usize, job: Job, base_ts: i64) -> Vec<Record> {
     }
 }
 
+/// The first scrape's timestamp: timestamps end about now, so the backlog is the last
+/// hour or so of scrapes.
+fn base_ts(p: &Plan) -> i64 {
+    let scrapes = (p.samples / SERIES as u64) as i64 + 1;
+    now_ms() - scrapes * SCRAPE_MS
+}
+
 /// Every record the fill would put for `p`, in order (`bench flush` uses them without a
 /// stream).
 pub fn records_of(p: &Plan) -> Vec<Record> {
-    let scrapes = (p.samples / SERIES as u64) as i64 + 1;
-    let base_ts = now_ms() - scrapes * SCRAPE_MS;
+    let base_ts = base_ts(p);
     jobs(p)
         .into_iter()
         .enumerate()
@@ -222,9 +228,7 @@ pub async fn fill(k: &Client, plan: Plan) -> anyhow::Result<Filled> {
     let plan = Arc::new(plan);
     let jobs = Arc::new(jobs(&plan));
     let next = Arc::new(AtomicUsize::new(0));
-    // Timestamps end about now: the backlog is the last hour or so of scrapes.
-    let scrapes = (plan.samples / SERIES as u64) as i64 + 1;
-    let base_ts = now_ms() - scrapes * SCRAPE_MS;
+    let base_ts = base_ts(&plan);
     let mut tasks = Vec::new();
     for _ in 0..plan.in_flight.max(1) {
         let (k, plan, jobs, next) = (k.clone(), plan.clone(), jobs.clone(), next.clone());

@@ -482,17 +482,6 @@ impl Body {
         self.len() == 0
     }
 
-    /// Calls `f(position, item)` for each sample message, in order.
-    pub fn each_sample<'s, E: From<ViewError>>(
-        &'s self,
-        mut f: impl FnMut(usize, Item<'s>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        for (i, (_, item)) in self.named_samples().enumerate() {
-            f(i, item)?;
-        }
-        Ok(())
-    }
-
     /// Each sample's metric name (its last `__name__` label, `""` without one) and
     /// message, in order.
     pub fn named_samples(&self) -> impl Iterator<Item = (&str, Item<'_>)> {
