@@ -85,7 +85,7 @@ pub fn run(args: DeliveryBenchArgs) -> anyhow::Result<ExitCode> {
         bail!("--samples-per-request, --events-per-request and --read-limit must be positive");
     }
     // As `gameday component delivery` runs: the worker is measured as it is deployed.
-    crate::component::without_transparent_huge_pages();
+    crate::component::delivery_memory_settings();
     measure_and_report(&args.baseline, figures(&args))
 }
 
@@ -398,6 +398,7 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
                 false,
             ),
         ],
+        build: None,
     })
 }
 

@@ -42,7 +42,20 @@ impl Figure {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Figures {
     pub figures: Vec<Figure>,
+    /// How the measuring binary was built (`BUILD`); absent in figures saved before it
+    /// was recorded.
+    #[serde(default)]
+    pub build: Option<String>,
 }
+
+/// How this binary was built, as far as it changes speed: `cargo build --release`
+/// (optimised, no debug assertions) or the dev profile (debug assertions and overflow
+/// checks on in every crate, dependencies included).
+pub const BUILD: &str = if cfg!(debug_assertions) {
+    "dev (debug assertions on)"
+} else {
+    "release"
+};
 
 impl Figures {
     pub fn push(&mut self, f: Figure) {
@@ -64,6 +77,16 @@ impl Figures {
         }
         std::fs::write(path, serde_json::to_string_pretty(self)?)?;
         Ok(())
+    }
+
+    /// Says when the last run was measured by a differently built binary (its figures
+    /// are then not comparable), or `None`.
+    pub fn build_mismatch(&self, previous: &Figures) -> Option<String> {
+        let last = previous.build.as_deref().unwrap_or("unrecorded");
+        let now = self.build.as_deref().unwrap_or("unrecorded");
+        (last != now).then(|| {
+            format!("note: the last run was measured by a {last} build, this one by a {now} build: the changes compare different builds")
+        })
     }
 
     pub fn table(&self, previous: Option<&Figures>) -> String {
@@ -118,5 +141,45 @@ fn fmt(v: f64) -> String {
         out
     } else {
         format!("{:.2}", v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(build: Option<&str>) -> Figures {
+        Figures {
+            figures: vec![Figure::new("x", 1.0, "s", false)],
+            build: build.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_run_compared_with_one_of_another_build_says_so() {
+        let now = figures(Some("release"));
+        let note = now.build_mismatch(&figures(Some("dev (debug assertions on)")));
+        let note = note.expect("a dev baseline against a release run is noted");
+        assert!(note.contains("dev (debug assertions on)") && note.contains("release"));
+        assert!(now.build_mismatch(&figures(None)).is_some(), "{now:?}");
+        assert_eq!(now.build_mismatch(&figures(Some("release"))), None);
+    }
+
+    #[test]
+    fn figures_saved_before_the_build_was_recorded_still_load() {
+        let dir = std::env::temp_dir().join(format!("gameday-figures-{}", std::process::id()));
+        let path = dir.join("old.json");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"figures":[{"name":"x","value":2.0,"unit":"s","higher_is_better":false,"target":null}]}"#,
+        )
+        .unwrap();
+        let old = Figures::load(&path).expect("loads without a build field");
+        assert_eq!(old.build, None);
+        assert_eq!(old.figures[0].value, 2.0);
+        figures(Some(BUILD)).save(&path).unwrap();
+        assert_eq!(Figures::load(&path).unwrap().build.as_deref(), Some(BUILD));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

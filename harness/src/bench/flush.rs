@@ -49,7 +49,7 @@ pub fn run(args: FlushBenchArgs) -> anyhow::Result<ExitCode> {
     if args.reps == 0 || args.reps > 1_000 {
         bail!("--reps must be in [1, 1000]");
     }
-    crate::component::without_transparent_huge_pages();
+    crate::component::delivery_memory_settings();
     measure_and_report(&args.baseline, async { figures(&args) })
 }
 

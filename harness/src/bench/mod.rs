@@ -69,9 +69,20 @@ fn measure_and_report(
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let figures = runtime.block_on(measure)?;
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this gameday is a {} build, far slower than a release build; \
+             measure with `cargo run --release -- bench …`",
+            figures::BUILD
+        );
+    }
+    let mut figures = runtime.block_on(measure)?;
+    figures.build = Some(figures::BUILD.to_string());
     let previous = Figures::load(baseline);
     println!("{}", figures.table(previous.as_ref()));
+    if let Some(note) = previous.as_ref().and_then(|p| figures.build_mismatch(p)) {
+        println!("{note}");
+    }
     figures
         .save(baseline)
         .with_context(|| format!("saving figures to {}", baseline.display()))?;
