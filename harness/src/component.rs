@@ -105,7 +105,7 @@ async fn gateway(
 /// - mimalloc keeps the memory it freed instead of returning it to the system after
 ///   10 ms (its `purge_delay` option set to -1): every flush otherwise faulted its
 ///   builders' pages in afresh — `bench delivery`, 5 M rows: 580–640k page faults →
-///   ~350k. The process then stays at its high-water mark, which delivery bounds
+///   ~420k (the emulator child's included). The process then stays at its high-water mark, which delivery bounds
 ///   (`buffer.max_bytes` per partition, one flush in flight per shard).
 ///   `MIMALLOC_PURGE_DELAY` in the environment overrides it.
 ///
