@@ -4,7 +4,7 @@
 //! nulls are counted and appended as one run before the next histogram row and at the
 //! end, instead of fourteen appends per row.
 
-use crate::envelope::{Histogram, MetricType};
+use crate::envelope::{Buckets, Histogram, MetricType};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, UInt64Builder,
 };
@@ -34,6 +34,21 @@ fn is_exponential(metric_type: i32, h: &Histogram) -> bool {
         || (h.explicit_bounds.is_empty()
             && h.bucket_counts.is_empty()
             && (h.positive.is_some() || h.negative.is_some()))
+}
+
+/// One side (positive or negative) of an exponential histogram: its offset and counts,
+/// 0 and an empty list when the side is absent.
+fn append_buckets(
+    offset: &mut Int32Builder,
+    counts: &mut ListBuilder<UInt64Builder>,
+    side: &Option<Buckets>,
+) {
+    let side = side.as_ref();
+    offset.append_value(side.map_or(0, |b| b.offset));
+    counts
+        .values()
+        .append_slice(side.map_or(&[][..], |b| &b.bucket_counts));
+    counts.append(true);
 }
 
 pub struct HistColumns {
@@ -95,18 +110,8 @@ impl HistColumns {
             self.scale.append_value(h.scale);
             self.zero_count.append_value(h.zero_count);
             self.zero_threshold.append_value(h.zero_threshold);
-            let pos = h.positive.as_ref();
-            self.pos_offset.append_value(pos.map_or(0, |b| b.offset));
-            self.pos_counts
-                .values()
-                .append_slice(pos.map_or(&[][..], |b| &b.bucket_counts));
-            self.pos_counts.append(true);
-            let neg = h.negative.as_ref();
-            self.neg_offset.append_value(neg.map_or(0, |b| b.offset));
-            self.neg_counts
-                .values()
-                .append_slice(neg.map_or(&[][..], |b| &b.bucket_counts));
-            self.neg_counts.append(true);
+            append_buckets(&mut self.pos_offset, &mut self.pos_counts, &h.positive);
+            append_buckets(&mut self.neg_offset, &mut self.neg_counts, &h.negative);
         } else {
             self.bounds.values().append_slice(&h.explicit_bounds);
             self.bounds.append(true);
