@@ -34,9 +34,7 @@ pub struct PanelQuery {
 impl PanelQuery {
     /// The SQL for `[from_ms, to_ms)`, substituted as Grafana does (epoch milliseconds).
     pub fn at(&self, from_ms: i64, to_ms: i64) -> String {
-        self.sql
-            .replace("${__from}", &from_ms.to_string())
-            .replace("${__to}", &to_ms.to_string())
+        ingest::query::warm::at(&self.sql, from_ms, to_ms)
     }
 }
 
@@ -68,27 +66,19 @@ fn short_name(title: &str) -> String {
     slug.chars().take(20).collect()
 }
 
-/// Every panel query of `dashboards/ingest.json` (the query service's benchmark set).
+/// Every panel query of `dashboards/ingest.json` (the query service's benchmark set), read
+/// as the service's `[warm]` reads a dashboard.
 pub fn panel_queries() -> anyhow::Result<Vec<PanelQuery>> {
-    let d: serde_json::Value =
-        serde_json::from_str(DASHBOARD).context("dashboards/ingest.json is not JSON")?;
-    let mut out = Vec::new();
-    for p in d["panels"].as_array().into_iter().flatten() {
-        let title = p["title"].as_str().unwrap_or("panel").to_string();
-        for t in p["targets"].as_array().into_iter().flatten() {
-            if let Some(sql) = t["rawSql"].as_str() {
-                out.push(PanelQuery {
-                    name: short_name(&title),
-                    title: title.clone(),
-                    sql: sql.to_string(),
-                });
-            }
-        }
-    }
-    if out.is_empty() {
-        bail!("dashboards/ingest.json has no panel queries");
-    }
-    Ok(out)
+    let panels = ingest::query::warm::dashboard_queries(DASHBOARD)
+        .map_err(|e| anyhow::anyhow!("dashboards/ingest.json: {e}"))?;
+    Ok(panels
+        .into_iter()
+        .map(|p| PanelQuery {
+            name: short_name(&p.title),
+            title: p.title,
+            sql: p.sql,
+        })
+        .collect())
 }
 
 /// The emulator and the query service, running until [`Rig::stop`].
@@ -101,7 +91,12 @@ pub struct Rig {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-fn config(endpoint: &str, cache_bytes: u64, partial_bytes: u64) -> QueryConfig {
+fn config(
+    endpoint: &str,
+    cache_bytes: u64,
+    partial_bytes: u64,
+    warm: bool,
+) -> anyhow::Result<QueryConfig> {
     let mut c = QueryConfig {
         plain_http: true,
         aws: AwsConfig::local(endpoint),
@@ -124,17 +119,22 @@ fn config(endpoint: &str, cache_bytes: u64, partial_bytes: u64) -> QueryConfig {
     c.catalog.wait_secs = 1;
     c.cache.object_bytes = cache_bytes;
     c.cache.partial_bytes = partial_bytes;
-    c
+    if warm {
+        c.warm.queries = panel_queries()?.into_iter().map(|q| q.sql).collect();
+        c.warm.interval_ms = 100;
+    }
+    Ok(c)
 }
 
 impl Rig {
     /// Backend, wiring, then the query service (its catalog follows what gets committed)
-    /// with an object cache of `cache_bytes`.
-    pub async fn start(cache_bytes: u64, partial_bytes: u64) -> anyhow::Result<Rig> {
+    /// with an object cache of `cache_bytes`, warming the dashboard's panel queries if
+    /// `warm`.
+    pub async fn start(cache_bytes: u64, partial_bytes: u64, warm: bool) -> anyhow::Result<Rig> {
         let emu = mocks::Emulator::start(EmulatorConfig::default(), ([127, 0, 0, 1], 0).into())
             .await
             .context("starting the embedded backend on 127.0.0.1:0")?;
-        let cfg = config(&emu.endpoint(), cache_bytes, partial_bytes);
+        let cfg = config(&emu.endpoint(), cache_bytes, partial_bytes, warm)?;
         let (s3, sqs) = (cfg.aws.s3().await, cfg.aws.sqs().await);
         ingest::query::ensure_wiring(&s3, &sqs, &cfg.bucket, &cfg.queue, DLQ)
             .await
@@ -191,6 +191,22 @@ impl Rig {
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits (bounded) until the service's warmer has warmed `objects` data objects.
+    pub async fn wait_warm(&self, objects: u64, within: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        while self.svc.metrics.warm_objects.get() < objects {
+            if start.elapsed() > within {
+                bail!(
+                    "the service warmed {} of {objects} objects after {:?}",
+                    self.svc.metrics.warm_objects.get(),
+                    within
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(())
     }

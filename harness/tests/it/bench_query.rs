@@ -51,6 +51,11 @@ fn bench_query_prints_figures_and_saves_them() {
         assert!(stdout.contains(want), "{want:?} missing\n{log}");
     }
     assert!(stderr.contains("phase 1 took"), "{log}");
+    // Warming is on by default: every committed object's panel states were computed.
+    assert!(
+        stderr.contains("warming: the panels' partial states of all"),
+        "{log}"
+    );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
     let figures = saved["figures"].as_array().unwrap();

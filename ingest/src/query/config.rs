@@ -2,9 +2,11 @@
 //! are the gateway's own types: the harness writes the same blocks into both files
 //! (gateway-only fields such as quotas are accepted and unused here).
 
+use super::warm::{PanelQuery, dashboard_queries};
 use crate::aws::AwsConfig;
 use crate::gateway::config::{AuthConfig, TenantConfig, TlsConfig};
 use serde::Deserialize;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +26,50 @@ pub struct QueryConfig {
     pub limits: QueryLimits,
     pub catalog: CatalogConfig,
     pub cache: CacheConfig,
+    pub warm: WarmConfig,
+}
+
+/// Panel queries whose per-object partial states are computed as objects join the tables
+/// (`query::warm`); none by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarmConfig {
+    /// A Grafana dashboard (JSON) whose panel targets' `rawSql` are warmed, e.g.
+    /// `dashboards/ingest.json`.
+    pub dashboard: Option<PathBuf>,
+    /// More SQL to warm, with Grafana's `${__from}` / `${__to}` (epoch milliseconds).
+    pub queries: Vec<String>,
+    /// How often new objects are looked for.
+    pub interval_ms: u64,
+}
+
+impl Default for WarmConfig {
+    fn default() -> Self {
+        Self {
+            dashboard: None,
+            queries: Vec::new(),
+            interval_ms: 1_000,
+        }
+    }
+}
+
+impl WarmConfig {
+    /// The queries to warm: the dashboard's panels, then the listed ones.
+    pub fn load(&self) -> Result<Vec<PanelQuery>, String> {
+        let mut out = match &self.dashboard {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("reading the dashboard {}: {e}", path.display()))?;
+                dashboard_queries(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Vec::new(),
+        };
+        out.extend(self.queries.iter().enumerate().map(|(i, sql)| PanelQuery {
+            title: format!("warm.queries[{i}]"),
+            sql: sql.clone(),
+        }));
+        Ok(out)
+    }
 }
 
 /// The in-memory cache of committed data objects (they are immutable, so it is never
@@ -43,7 +89,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             object_bytes: 256 << 20,
-            partial_bytes: 64 << 20,
+            partial_bytes: 256 << 20,
         }
     }
 }
@@ -62,6 +108,7 @@ impl Default for QueryConfig {
             limits: QueryLimits::default(),
             catalog: CatalogConfig::default(),
             cache: CacheConfig::default(),
+            warm: WarmConfig::default(),
         }
     }
 }
@@ -148,7 +195,37 @@ mod tests {
         assert_eq!(c.limits.memory_bytes, 256 << 20);
         assert_eq!(c.limits.concurrency_per_tenant, 4);
         assert_eq!(c.cache.object_bytes, 256 << 20);
+        assert!(c.warm.load().unwrap().is_empty());
         let e = toml::from_str::<QueryConfig>("[limits]\nmax_rowz = 1").unwrap_err();
         assert!(e.to_string().contains("max_rowz"), "{e}");
+    }
+
+    #[test]
+    fn warm_loads_the_dashboard_then_the_listed_queries_and_names_a_bad_path() {
+        let dir = std::env::temp_dir().join(format!("gameday-warm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.json");
+        std::fs::write(
+            &path,
+            r#"{"panels":[{"title":"p","targets":[{"rawSql":"SELECT 1"}]}]}"#,
+        )
+        .unwrap();
+        let c: QueryConfig = toml::from_str(&format!(
+            "[warm]\ndashboard = {:?}\nqueries = [\"SELECT 2\"]\ninterval_ms = 50",
+            path.display().to_string()
+        ))
+        .unwrap();
+        let q = c.warm.load().unwrap();
+        assert_eq!(
+            q.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>(),
+            ["SELECT 1", "SELECT 2"]
+        );
+        assert_eq!(c.warm.interval_ms, 50);
+        let missing = WarmConfig {
+            dashboard: Some(dir.join("missing.json")),
+            ..WarmConfig::default()
+        };
+        assert!(missing.load().unwrap_err().contains("missing.json"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

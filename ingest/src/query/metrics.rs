@@ -1,8 +1,9 @@
 //! The query service's own telemetry at `/metrics` (Prometheus text): queries by tenant
 //! and outcome, query latency (exponential buckets, 1 ms … ~1 min), catalog messages by
 //! outcome and reason, commits and objects applied, objects per tenant and table, objects
-//! pruned before reading, refused credentials and refused object-store paths, and the
-//! object cache's hits, misses, evictions and bytes held.
+//! pruned before reading, refused credentials and refused object-store paths, warming runs
+//! by outcome and objects warmed, and the object cache's hits, misses, evictions and bytes
+//! held.
 
 use super::catalog::{Applied, Catalog};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -58,6 +59,8 @@ pub struct Metrics {
     pub unauthorized: Family<ReasonLabels, Counter>,
     pub store_refused: Family<TenantLabels, Counter>,
     pub rebuilds: Counter,
+    pub warm_queries: Family<OutcomeLabels, Counter>,
+    pub warm_objects: Counter,
     pub cache: super::cache::CacheMetrics,
     pub partials: super::partials::PartialsMetrics,
 }
@@ -83,6 +86,8 @@ impl Default for Metrics {
             unauthorized: Family::default(),
             store_refused: Family::default(),
             rebuilds: Counter::default(),
+            warm_queries: Family::default(),
+            warm_objects: Counter::default(),
             cache: Default::default(),
             partials: Default::default(),
             registry: Registry::default(),
@@ -141,6 +146,16 @@ impl Default for Metrics {
             "catalog_rebuilds",
             "Start-up rebuilds from the lease heads",
             m.rebuilds.clone(),
+        );
+        registry.register(
+            "warm_queries",
+            "Warming runs of panel queries (query::warm) by tenant and outcome",
+            m.warm_queries.clone(),
+        );
+        registry.register(
+            "warm_objects",
+            "Data objects whose panel partial states were warmed",
+            m.warm_objects.clone(),
         );
         registry.register(
             "object_cache_hits",

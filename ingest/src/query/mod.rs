@@ -25,6 +25,7 @@ pub mod partials;
 pub mod session;
 pub mod store;
 pub mod table;
+pub mod warm;
 
 pub use catalog::wiring::ensure_wiring;
 pub use config::QueryConfig;
@@ -57,6 +58,8 @@ pub enum QueryError {
     Store(#[from] object_store::Error),
     #[error("query engine: {0}")]
     Engine(#[from] datafusion::error::DataFusionError),
+    #[error("[warm]: {0}")]
+    Warm(String),
 }
 
 pub struct QueryService {
@@ -66,7 +69,8 @@ pub struct QueryService {
     pub metrics: Arc<metrics::Metrics>,
     pub sessions: session::Sessions,
     permits: HashMap<String, Arc<Semaphore>>,
-    catalog_task: Mutex<Option<JoinHandle<()>>>,
+    /// The catalog follower, then the warmer (if any): aborted on stop.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// The bucket as an object_store (path-style and plain HTTP for local endpoints; the
@@ -101,6 +105,7 @@ impl QueryService {
     /// heads (then `/readyz` answers 200), then follow the queue.
     pub async fn start(config: QueryConfig) -> Result<Arc<Self>, QueryError> {
         let auth = Authenticator::new(&config.auth, &config.tenants)?;
+        let warm = config.warm.load().map_err(QueryError::Warm)?;
         let catalog = Arc::new(Catalog::new());
         let metrics = Arc::new(metrics::Metrics::default());
         let sessions = session::Sessions::new(
@@ -132,11 +137,15 @@ impl QueryService {
             metrics,
             sessions,
             permits,
-            catalog_task: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
             config,
         });
-        let task = tokio::spawn(follow_catalog(svc.clone()));
-        *svc.catalog_task.lock() = Some(task);
+        let mut tasks = vec![tokio::spawn(follow_catalog(svc.clone()))];
+        if !warm.is_empty() {
+            let every = Duration::from_millis(svc.config.warm.interval_ms.max(10));
+            tasks.push(tokio::spawn(warm::run(Arc::downgrade(&svc), warm, every)));
+        }
+        *svc.tasks.lock() = tasks;
         Ok(svc)
     }
 
@@ -157,9 +166,10 @@ impl QueryService {
         true
     }
 
-    /// Stops following the catalog (the service still answers from what it has).
+    /// Stops following the catalog and warming (the service still answers from what it
+    /// has).
     pub fn stop(&self) {
-        if let Some(t) = self.catalog_task.lock().take() {
+        for t in self.tasks.lock().drain(..) {
             t.abort();
         }
     }
@@ -167,7 +177,7 @@ impl QueryService {
 
 impl Drop for QueryService {
     fn drop(&mut self) {
-        if let Some(t) = self.catalog_task.get_mut().take() {
+        for t in self.tasks.get_mut().drain(..) {
             t.abort();
         }
     }

@@ -188,3 +188,91 @@ async fn one_tenants_states_never_answer_another() {
     );
     s.stop();
 }
+
+/// The sum of a labelled counter's lines whose labels contain `label` (0 when none).
+fn labelled(text: &str, name: &str, label: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// `[warm]`: the listed panel query's states are computed as objects join, so its first
+/// view over a range is answered from them (no object aggregated for the objects it
+/// covers whole) and exactly as a service without states answers; a warm query that
+/// fails is counted with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warmed_panel_states_answer_a_first_view_from_the_cache() {
+    let mut fx = Fixture::start().await;
+    commit_all(&mut fx, A, 0.0).await;
+    let panel = |from: &str, to: &str| {
+        format!(
+            "SELECT metric, count(*), sum(value), count(DISTINCT series_id) FROM metrics \
+             WHERE ingest_time >= to_timestamp_millis({from}) \
+             AND ingest_time < to_timestamp_millis({to}) GROUP BY metric ORDER BY metric"
+        )
+    };
+    let warm = fx
+        .service_with(|c| {
+            c.warm.queries = vec![
+                panel("${__from}", "${__to}"),
+                "SELECT no_such_column FROM metrics WHERE ${__from} < ${__to}".into(),
+            ];
+            c.warm.interval_ms = 50;
+        })
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = fx.metrics_text(&warm).await;
+        if counter(&text, "query_warm_objects_total") >= 8.0 {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "not warmed:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(counter(&text, "query_warm_objects_total"), 8.0, "{text}");
+    assert!(
+        labelled(&text, "query_warm_queries_total", "outcome=\"ok\"") >= 1.0,
+        "{text}"
+    );
+    assert!(
+        labelled(
+            &text,
+            "query_warm_queries_total",
+            "outcome=\"invalid_query\""
+        ) >= 1.0,
+        "{text}"
+    );
+    // Warming ran no user query.
+    assert_eq!(
+        labelled(&text, "query_queries_total", "outcome"),
+        0.0,
+        "{text}"
+    );
+    let (hits, misses) = (
+        counter(&text, "query_partials_hits_total"),
+        counter(&text, "query_partials_misses_total"),
+    );
+    // The first view of hours 1–3: six objects covered whole, all warmed.
+    let sql = panel(&(T0 + HOUR).to_string(), &(T0 + 4 * HOUR).to_string());
+    let (status, first) = fx.query(&warm, KEY_A, &sql).await;
+    assert_eq!(status, 200, "{first}");
+    let text = fx.metrics_text(&warm).await;
+    assert_eq!(
+        counter(&text, "query_partials_misses_total"),
+        misses,
+        "{text}"
+    );
+    assert_eq!(
+        counter(&text, "query_partials_hits_total"),
+        hits + 6.0,
+        "{text}"
+    );
+    let without = fx.service_with(|c| c.cache.partial_bytes = 0).await;
+    let (status, plain) = fx.query(&without, KEY_A, &sql).await;
+    assert_eq!(status, 200, "{plain}");
+    assert_eq!(first["rows"], plain["rows"]);
+    assert!(first["row_count"].as_u64().unwrap_or(0) > 0, "{first}");
+    warm.stop();
+    without.stop();
+}
