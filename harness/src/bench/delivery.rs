@@ -14,6 +14,7 @@ use super::delivery_fill::{self, Filled, Plan};
 use super::delivery_table;
 use super::figures::{Figure, Figures};
 use super::{load_average, measure_and_report};
+use crate::stack::selfcheck::MachineCpu;
 use anyhow::{Context, bail};
 use ingest::delivery::{DeliveryConfig, Worker};
 use std::path::PathBuf;
@@ -172,6 +173,8 @@ struct Drain {
     first_commit: Option<(Duration, f64)>,
     worker_cpu: f64,
     emulator_cpu: f64,
+    /// Cores busy machine-wide (every process) over the drain, and the machine's cores.
+    machine_busy: Option<(f64, usize)>,
 }
 
 /// Phase 2: one worker in this process until its committed-rows counter reaches `rows`.
@@ -185,6 +188,7 @@ async fn drain(args: &DeliveryBenchArgs, emulator: &Emulator, rows: u64) -> anyh
     let emu0 = emulator
         .cpu_seconds()
         .context("reading the emulator's CPU")?;
+    let machine0 = MachineCpu::read();
     let t0 = Instant::now();
     let worker = Worker::builder(config).build().await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -228,6 +232,7 @@ async fn drain(args: &DeliveryBenchArgs, emulator: &Emulator, rows: u64) -> anyh
         }
     }
     let wall = t0.elapsed();
+    let machine1 = MachineCpu::read();
     let cpu1 = child::cpu_seconds_of(me).context("reading /proc/self/stat")?;
     let emu1 = emulator
         .cpu_seconds()
@@ -249,6 +254,13 @@ async fn drain(args: &DeliveryBenchArgs, emulator: &Emulator, rows: u64) -> anyh
         first_commit,
         worker_cpu: (cpu1 - cpu0) / secs,
         emulator_cpu: (emu1 - emu0) / secs,
+        machine_busy: match (machine0, machine1) {
+            (Some(m0), Some(m1)) => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                Some((m1.utilisation_since(&m0) * cores as f64, cores))
+            }
+            _ => None,
+        },
     })
 }
 
@@ -353,7 +365,20 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
         "  first commit at {:.2} s; from it to the last: {committing:.0} rows/s",
         d.first_commit.map_or(0.0, |(t, _)| t.as_secs_f64())
     );
-    Ok(Figures {
+    if let Some((busy, cores)) = d.machine_busy {
+        eprintln!(
+            "  machine-wide over the drain (every process, the tail's wait for the last buffers included): {busy:.2} of {cores} cores busy"
+        );
+    }
+    // The worker paces GetRecords as AWS allows (5 calls/s per shard): what reading alone
+    // can deliver at this stream's shape, however fast the rest is.
+    eprintln!(
+        "  read ceiling at this shape: {} shards x 5 GetRecords/s x {} records x {items_per_record:.1} rows = {:.0} rows/s",
+        args.shards,
+        args.read_limit,
+        args.shards as f64 * 5.0 * args.read_limit as f64 * items_per_record
+    );
+    let mut figures = Figures {
         figures: vec![
             Figure::new("delivery.rows_per_sec", rows_per_sec, "rows/s", true)
                 .target(TARGET_ROWS_PER_SEC),
@@ -399,7 +424,11 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
             ),
         ],
         build: None,
-    })
+    };
+    if let Some((busy, _)) = d.machine_busy {
+        figures.push(Figure::new("delivery.machine_busy", busy, "cores", false));
+    }
+    Ok(figures)
 }
 
 #[cfg(test)]

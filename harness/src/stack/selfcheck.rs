@@ -154,14 +154,14 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / hz)
 }
 
-/// The aggregate `cpu` line of /proc/stat, in ticks.
-struct MachineCpu {
+/// The aggregate `cpu` line of /proc/stat, in ticks (busy: all but idle and iowait).
+pub struct MachineCpu {
     busy: u64,
     total: u64,
 }
 
 impl MachineCpu {
-    fn read() -> Option<MachineCpu> {
+    pub fn read() -> Option<MachineCpu> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         let line = stat.lines().find(|l| l.starts_with("cpu "))?;
         let v: Vec<u64> = line
@@ -178,7 +178,8 @@ impl MachineCpu {
         })
     }
 
-    fn utilisation_since(&self, earlier: &MachineCpu) -> f64 {
+    /// The share of all CPUs' time busy since `earlier` (0..=1).
+    pub fn utilisation_since(&self, earlier: &MachineCpu) -> f64 {
         let dt = self.total.saturating_sub(earlier.total);
         if dt == 0 {
             return 0.0;

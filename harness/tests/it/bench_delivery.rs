@@ -24,11 +24,18 @@ fn bench_delivery_prints_figures_and_saves_them() {
         "delivery.parquet_bytes_per_row",
         "delivery.worker_cpu",
         "delivery.committed_objects",
+        "delivery.machine_busy",
     ] {
         assert!(stdout.contains(figure), "table lacks {figure}\n{log}");
     }
     assert!(stdout.contains("1,000,000"), "target printed\n{log}");
     assert!(stderr.contains("verified from the commit chains"), "{log}");
+    // Where the bound is: the machine's busy cores and what paced reading alone allows.
+    assert!(stderr.contains("cores busy"), "{log}");
+    assert!(
+        stderr.contains("read ceiling at this shape: 4 shards x 5 GetRecords/s"),
+        "{log}"
+    );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&baseline).expect("figures file"))
             .expect("figures JSON");
