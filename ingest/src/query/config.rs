@@ -41,6 +41,10 @@ pub struct WarmConfig {
     pub queries: Vec<String>,
     /// How often new objects are looked for.
     pub interval_ms: u64,
+    /// Objects whose newest row is older than this many hours are not warmed (a start-up
+    /// rebuild over months of history would otherwise aggregate all of it, and the cache
+    /// keeps only the newest states anyway); 0: no limit.
+    pub horizon_hours: u64,
 }
 
 impl Default for WarmConfig {
@@ -49,6 +53,7 @@ impl Default for WarmConfig {
             dashboard: None,
             queries: Vec::new(),
             interval_ms: 1_000,
+            horizon_hours: 24,
         }
     }
 }
@@ -221,6 +226,7 @@ mod tests {
             ["SELECT 1", "SELECT 2"]
         );
         assert_eq!(c.warm.interval_ms, 50);
+        assert_eq!(c.warm.horizon_hours, 24);
         let missing = WarmConfig {
             dashboard: Some(dir.join("missing.json")),
             ..WarmConfig::default()

@@ -5,8 +5,8 @@
 //! ingest gives, kept in the partials cache instead of in storage). Queries not listed
 //! are planned and cached as before: their first run aggregates every object it reads.
 //!
-//! Every `interval_ms` the warmer takes each tenant's objects it has not warmed yet,
-//! groups them by partition hour, and runs each query once per hour over exactly that
+//! Every `interval_ms` the warmer takes each tenant's objects it has not warmed yet (those
+//! with rows newer than `horizon_hours`), groups them by partition hour, and runs each query once per hour over exactly that
 //! hour's objects' ingest span (`${__from}` / `${__to}` substituted as Grafana does,
 //! epoch milliseconds): the objects of that hour lie wholly inside the range, so their
 //! states are the whole-object states any range covering them reuses; other hours'
@@ -19,6 +19,7 @@ use super::QueryService;
 use super::catalog::DataObject;
 use super::exec;
 use super::metrics::OutcomeLabels;
+use crate::gateway::pipeline::now_ms;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -73,13 +74,16 @@ pub fn dashboard_queries(json: &str) -> Result<Vec<PanelQuery>, String> {
     Ok(out)
 }
 
-/// Objects not warmed yet, grouped by partition hour: each group's ingest span.
+/// Objects not warmed yet with rows at or after `oldest_ms`, grouped by partition hour
+/// (oldest first, so the newest states are the last the cache's LRU order drops): each
+/// group's ingest span.
 fn spans<'a>(
     objects: impl Iterator<Item = &'a Arc<DataObject>>,
     warmed: &HashSet<String>,
+    oldest_ms: i64,
 ) -> Vec<(i64, i64, Vec<String>)> {
     let mut by_hour: BTreeMap<(String, String), (i64, i64, Vec<String>)> = BTreeMap::new();
-    for o in objects.filter(|o| !warmed.contains(&o.key)) {
+    for o in objects.filter(|o| o.max_ingest_ms >= oldest_ms && !warmed.contains(&o.key)) {
         let e = by_hour.entry((o.dt.clone(), o.hour.clone())).or_insert((
             i64::MAX,
             i64::MIN,
@@ -110,9 +114,19 @@ pub(super) async fn run(svc: Weak<QueryService>, queries: Vec<PanelQuery>, inter
 /// One pass over every tenant's new objects.
 async fn round(svc: &QueryService, queries: &[PanelQuery], warmed: &mut HashSet<String>) {
     let limits = &svc.config.limits;
+    let oldest_ms = match svc.config.warm.horizon_hours {
+        0 => i64::MIN,
+        h => {
+            now_ms().saturating_sub(i64::try_from(h.saturating_mul(3_600_000)).unwrap_or(i64::MAX))
+        }
+    };
     for t in &svc.config.tenants {
         let snap = svc.catalog.snapshot(&t.id);
-        let groups = spans(snap.metrics.iter().chain(snap.events.iter()), warmed);
+        let groups = spans(
+            snap.metrics.iter().chain(snap.events.iter()),
+            warmed,
+            oldest_ms,
+        );
         if groups.is_empty() {
             continue;
         }
@@ -218,7 +232,7 @@ mod tests {
             obj("d", "11", 3_650_000, 3_800_000),
         ];
         let warmed: HashSet<String> = ["d".to_string()].into();
-        let got = spans(objects.iter(), &warmed);
+        let got = spans(objects.iter(), &warmed, i64::MIN);
         assert_eq!(
             got,
             vec![
@@ -227,6 +241,13 @@ mod tests {
             ]
         );
         let all: HashSet<String> = ["a", "b", "c", "d"].map(String::from).into();
-        assert!(spans(objects.iter(), &all).is_empty());
+        assert!(spans(objects.iter(), &all, i64::MIN).is_empty());
+        // Past the horizon: only objects with rows at or after it.
+        let none = HashSet::new();
+        let recent: Vec<Vec<String>> = spans(objects.iter(), &none, 3_750_000)
+            .into_iter()
+            .map(|g| g.2)
+            .collect();
+        assert_eq!(recent, vec![vec!["d".to_string()]]);
     }
 }
