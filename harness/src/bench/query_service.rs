@@ -122,6 +122,8 @@ fn config(
     if warm {
         c.warm.queries = panel_queries()?.into_iter().map(|q| q.sql).collect();
         c.warm.interval_ms = 100;
+        // Every committed hour, however many `--hours` asks for (phase 1 waits for all).
+        c.warm.horizon_hours = 0;
     }
     Ok(c)
 }
