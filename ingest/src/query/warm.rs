@@ -6,14 +6,15 @@
 //! are planned and cached as before: their first run aggregates every object it reads.
 //!
 //! Every `interval_ms` the warmer takes each tenant's objects it has not warmed yet (those
-//! with rows newer than `horizon_hours`), groups them by partition hour, and runs each query once per hour over exactly that
-//! hour's objects' ingest span (`${__from}` / `${__to}` substituted as Grafana does,
-//! epoch milliseconds): the objects of that hour lie wholly inside the range, so their
-//! states are the whole-object states any range covering them reuses; other hours'
-//! objects are pruned by their commit statistics. The answers are dropped. Warming takes
-//! one of the tenant's query slots (a tenant whose slots are all in use is retried next
-//! round) and runs under the service's limits; each run is counted by outcome
-//! (`query_warm_queries`), and the objects warmed (`query_warm_objects`).
+//! with rows newer than `horizon_hours`), groups them by partition hour, and runs each
+//! query once per hour over exactly that hour's objects' ingest span (`${__from}` /
+//! `${__to}` substituted as Grafana does, epoch milliseconds): the objects of that hour
+//! lie wholly inside the range, so their states are the whole-object states any range
+//! covering them reuses; other hours' objects are pruned by their commit statistics. The
+//! answers are dropped. Warming takes one of the tenant's query slots (a tenant whose
+//! slots are all in use is retried next round) and runs under the service's limits; each
+//! run is counted by outcome (`query_warm_queries`), and the objects warmed
+//! (`query_warm_objects`).
 
 use super::QueryService;
 use super::catalog::DataObject;
