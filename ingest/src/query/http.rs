@@ -6,6 +6,7 @@ use super::QueryService;
 use super::encode::{self, ARROW_STREAM};
 use super::exec::{self, QueryFailure};
 use crate::gateway::auth::Unauthorized;
+use crate::gateway::pipeline::now_ms;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -33,12 +34,6 @@ pub struct QueryRequest {
     pub sql: String,
     #[serde(default)]
     pub dedupe: bool,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response {
