@@ -3,6 +3,7 @@
 //! the real AWS SDKs; the endpoint decides which backend answers.
 
 use crate::config::Secret;
+use aws_sdk_kinesis::error::DisplayErrorContext;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,4 +76,53 @@ impl AwsConfig {
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config().await)
     }
+}
+
+/// A shard id and its hash-key range (inclusive), as ListShards reports them.
+pub type ShardRange = (String, u128, u128);
+
+/// The stream's open shards (a closed parent no longer takes writes) in hash-key order,
+/// every ListShards page followed (at most 100 pages of up to 1,000 shards).
+pub async fn open_shards(
+    k: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Result<Vec<ShardRange>, String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..100 {
+        let req = match &token {
+            Some(t) => k.list_shards().next_token(t),
+            None => k.list_shards().stream_name(stream),
+        };
+        let page = req
+            .send()
+            .await
+            .map_err(|e| format!("ListShards: {}", DisplayErrorContext(&e)))?;
+        for s in page.shards() {
+            if s.sequence_number_range()
+                .and_then(|r| r.ending_sequence_number())
+                .is_some()
+            {
+                continue;
+            }
+            let r = s
+                .hash_key_range()
+                .ok_or_else(|| format!("shard {} has no hash-key range", s.shard_id()))?;
+            let parse = |v: &str| {
+                v.parse::<u128>()
+                    .map_err(|e| format!("shard {} hash key {v:?}: {e}", s.shard_id()))
+            };
+            out.push((
+                s.shard_id().to_string(),
+                parse(r.starting_hash_key())?,
+                parse(r.ending_hash_key())?,
+            ));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    out.sort_by_key(|(_, start, _)| *start);
+    Ok(out)
 }

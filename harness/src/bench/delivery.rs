@@ -33,11 +33,18 @@ pub struct DeliveryBenchArgs {
     /// Kinesis shards of the stream (the one worker owns them all).
     #[arg(long, default_value_t = 4)]
     pub shards: i32,
-    /// Samples per producer request. The gateway aggregates a request's samples by
-    /// partition key (64 keys per tenant) into envelopes, so this sets how many samples a
-    /// Kinesis record carries (500, as the scenarios send, gives about 8).
+    /// Samples per producer request. The gateway aggregates a request's samples into one
+    /// envelope per shard they land on (see --aggregate), so this sets how many samples a
+    /// Kinesis record carries (500, as the scenarios send, over 3 tenants and 4 shards:
+    /// about 125).
     #[arg(long, default_value_t = 500)]
     pub samples_per_request: usize,
+    /// How the backlog's records are packed: `shard` as the gateway packs them with its
+    /// shard map (one envelope per shard a request's items land on), `key` as it packs
+    /// them without one (`kinesis.shard_map_refresh_ms = 0`: one envelope per partition
+    /// key, 64 per tenant and kind; ~8 samples per record at 500 per request).
+    #[arg(long, value_enum, default_value_t = Aggregate::Shard)]
+    pub aggregate: Aggregate,
     /// Events per producer request (aggregated the same way).
     #[arg(long, default_value_t = 50)]
     pub events_per_request: usize,
@@ -64,6 +71,13 @@ pub struct DeliveryBenchArgs {
     /// Where the previous run's figures are kept (compared, then replaced).
     #[arg(long, default_value = ".gameday/bench/delivery.json")]
     pub baseline: PathBuf,
+}
+
+/// How the fill packs items into records (the gateway with or without its shard map).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Aggregate {
+    Shard,
+    Key,
 }
 
 const TARGET_ROWS_PER_SEC: f64 = 1_000_000.0;
@@ -106,8 +120,8 @@ fn worker_config(args: &DeliveryBenchArgs, endpoint: &str) -> DeliveryConfig {
     c
 }
 
-/// Creates the stream (waits until ACTIVE) and the bucket; returns the shard ids.
-async fn provision(endpoint: &str, shards: i32) -> anyhow::Result<Vec<String>> {
+/// Creates the stream (waits until ACTIVE) and the bucket; returns the open shards.
+async fn provision(endpoint: &str, shards: i32) -> anyhow::Result<Vec<ingest::aws::ShardRange>> {
     let aws = ingest::aws::AwsConfig::local(endpoint);
     let k = aws.kinesis().await;
     k.create_stream()
@@ -142,17 +156,9 @@ async fn provision(endpoint: &str, shards: i32) -> anyhow::Result<Vec<String>> {
         .send()
         .await
         .context("CreateBucket")?;
-    let listed = k
-        .list_shards()
-        .stream_name(STREAM)
-        .send()
+    ingest::aws::open_shards(&k, STREAM)
         .await
-        .context("ListShards")?;
-    Ok(listed
-        .shards()
-        .iter()
-        .map(|s| s.shard_id().to_string())
-        .collect())
+        .map_err(anyhow::Error::msg)
 }
 
 /// Sum of every sample of a counter family in Prometheus text.
@@ -280,7 +286,10 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
         "  emulator child {} (limits off); phase 1, not timed: stream, bucket, backlog …",
         emulator.endpoint
     );
-    let shards = provision(&emulator.endpoint, args.shards).await?;
+    let open = provision(&emulator.endpoint, args.shards).await?;
+    let shards: Vec<String> = open.iter().map(|(id, _, _)| id.clone()).collect();
+    let ranges = (args.aggregate == Aggregate::Shard)
+        .then(|| open.iter().map(|&(_, s, e)| (s, e)).collect());
     let aws = ingest::aws::AwsConfig::local(emulator.endpoint.clone());
     let fill_start = Instant::now();
     let filled: Filled = delivery_fill::fill(
@@ -293,6 +302,7 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
             events_per_request: args.events_per_request,
             tenants: args.tenants,
             max_record_bytes: MAX_RECORD_BYTES,
+            shards: ranges,
             seed: args.seed,
             in_flight: 4,
         },
@@ -307,7 +317,8 @@ async fn figures(args: &DeliveryBenchArgs) -> anyhow::Result<Figures> {
     }
     let items_per_record = args.rows as f64 / filled.records.max(1) as f64;
     eprintln!(
-        "  backlog: {} records ({:.1} MiB, {:.1} items and {:.1} bytes per record, {:.1} record bytes per row) in {:.1} s",
+        "  backlog ({:?}-aggregated): {} records ({:.1} MiB, {:.1} items and {:.1} bytes per record, {:.1} record bytes per row) in {:.1} s",
+        args.aggregate,
         filled.records,
         filled.record_bytes as f64 / (1 << 20) as f64,
         items_per_record,

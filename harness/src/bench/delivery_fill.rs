@@ -2,8 +2,9 @@
 //! samples (the gateway bench's 6,000 game-server series, eight allowlisted labels each)
 //! and game events (the load generator's), cut into requests as producers send them and
 //! aggregated into envelopes by the gateway's own `aggregate_samples` /
-//! `aggregate_events`, so each Kinesis record carries as many items as the gateway would
-//! pack; then PutRecords until the stream holds every item.
+//! `aggregate_events` (by shard with the stream's shard map, as the gateway packs them,
+//! or by partition key), so each Kinesis record carries as many items as the gateway
+//! would pack; then PutRecords until the stream holds every item.
 
 use super::gateway_payload::{SERIES, series_labels};
 use anyhow::{Context, bail};
@@ -13,7 +14,7 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use fake::rand::SeedableRng;
 use fake::rand::rngs::SmallRng;
 use ingest::envelope::{Event, Label, MetricType, Sample, Value};
-use ingest::gateway::sink::{Record, aggregate_events, aggregate_samples};
+use ingest::gateway::sink::{Packing, Record, aggregate_events, aggregate_samples};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,6 +33,8 @@ pub struct Plan {
     pub tenants: usize,
     /// The gateway's `kinesis.max_record_bytes` (an envelope is split above it).
     pub max_record_bytes: usize,
+    /// The open shards' hash-key ranges, to aggregate by shard (`None`: by key).
+    pub shards: Option<Vec<(u128, u128)>>,
     pub seed: u64,
     /// PutRecords calls in flight.
     pub in_flight: usize,
@@ -159,19 +162,23 @@ fn events(first: u64, n: usize, t: usize, seed: u64, base_ts: i64) -> Vec<Event>
 fn records(p: &Plan, j: usize, job: Job, base_ts: i64) -> Vec<Record> {
     let t = j % p.tenants.max(1);
     let producer = "gateway-a";
+    let packing = Packing {
+        max_record_bytes: p.max_record_bytes,
+        shards: p.shards.as_deref(),
+    };
     match job {
         Job::Samples { first, n } => {
             let series = (first..first + n as u64)
                 .map(|g| sample_series(g, base_ts))
                 .collect();
-            aggregate_samples(&tenant(t), producer, now_ms(), series, p.max_record_bytes)
+            aggregate_samples(&tenant(t), producer, now_ms(), series, packing)
         }
         Job::Events { first, n } => aggregate_events(
             &tenant(t),
             producer,
             now_ms(),
             events(first, n, t, p.seed, base_ts),
-            p.max_record_bytes,
+            packing,
         ),
     }
 }
@@ -280,6 +287,7 @@ mod tests {
             events_per_request: 50,
             tenants: 3,
             max_record_bytes: 256 << 10,
+            shards: None,
             seed: 1,
             in_flight: 1,
         }

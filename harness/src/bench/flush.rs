@@ -31,6 +31,11 @@ pub struct FlushBenchArgs {
     /// delivery`).
     #[arg(long, default_value_t = 500)]
     pub samples_per_request: usize,
+    /// Shards the gateway's shard map holds when it packs the records (one envelope per
+    /// shard a request's items land on, as `bench delivery --aggregate shard`); 0: no
+    /// map, one envelope per partition key (`--aggregate key`).
+    #[arg(long, default_value_t = 4)]
+    pub shards: u32,
     /// Times each stage runs; the best is reported.
     #[arg(long, default_value_t = 15)]
     pub reps: u32,
@@ -48,6 +53,9 @@ pub fn run(args: FlushBenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.reps == 0 || args.reps > 1_000 {
         bail!("--reps must be in [1, 1000]");
+    }
+    if args.shards > 1_000 {
+        bail!("--shards must be in [0, 1000]");
     }
     crate::component::delivery_memory_settings();
     measure_and_report(&args.baseline, async { figures(&args) })
@@ -75,6 +83,7 @@ fn figures(args: &FlushBenchArgs) -> anyhow::Result<Figures> {
         events_per_request: 1,
         tenants: args.tenants,
         max_record_bytes: 256 << 10,
+        shards: (args.shards > 0).then(|| mocks::kinesis::hash_ranges(args.shards)),
         seed: 7,
         in_flight: 1,
     };
@@ -107,10 +116,11 @@ fn figures(args: &FlushBenchArgs) -> anyhow::Result<Figures> {
     let (encode, parquet) = best(args.reps, || Ok(ingest::delivery::parquet::encode(&batch)?))?;
     let per_row = |d: Duration| d.as_secs_f64() * 1e9 / rows as f64;
     eprintln!(
-        "bench flush: {rows} rows in {} records (tenant 0 of {} samples over {} tenants), best of {}, load average {}",
+        "bench flush: {rows} rows in {} records (tenant 0 of {} samples over {} tenants, packed for {} shards), best of {}, load average {}",
         buffered.len(),
         args.samples,
         args.tenants,
+        args.shards,
         args.reps,
         load_average()
     );

@@ -1,8 +1,11 @@
 //! The capacity plan: what N shards carry (N × 1,000 records/s and N × 1 MiB/s of
 //! writes, AWS's per-shard limits) against what the tenants' quotas admit at the
-//! scenario's peak. Records come from requests × distinct partition keys per request
-//! (the gateway writes one aggregated record per key, ≤ `KEY_BUCKETS` per tenant and
-//! kind); bytes from samples × the compressed size of a sample, measured once by
+//! scenario's peak. Records come from requests × distinct partition keys per request, as
+//! the gateway packs them without its shard map (one aggregated record per key, ≤
+//! `KEY_BUCKETS` per tenant and kind) — at start, when ListShards fails, or with
+//! `shard_map_refresh_ms = 0`; with the map it writes at most one record per shard, tenant
+//! and kind per request, so this is the upper bound the stream must carry either way;
+//! bytes from samples × the compressed size of a sample, measured once by
 //! encoding realistic envelopes with `ingest::envelope`. Keys map to shards by Kinesis's
 //! MD5 rule, so the plan judges the hottest shard, not the average. A plan over
 //! [`MAX_UTILISATION`] is refused with its numbers.

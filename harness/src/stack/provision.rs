@@ -15,8 +15,7 @@ pub const MAX_RECEIVE_COUNT: u32 = 5;
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(60);
 const ACTIVE_POLL: Duration = Duration::from_millis(25);
 
-/// A shard id and its hash-key range (inclusive), as ListShards reports them.
-pub type ShardRange = (String, u128, u128);
+pub use ingest::aws::ShardRange;
 
 /// Creates the stream with `shards` shards (or checks an existing one has that many),
 /// waits until it is ACTIVE and returns its shards in hash-key order.
@@ -74,52 +73,9 @@ pub async fn stream(
         }
         tokio::time::sleep(ACTIVE_POLL).await;
     }
-    list_shards(&k, name)
+    ingest::aws::open_shards(&k, name)
         .await
         .map_err(|e| StackError::provision(what(), e))
-}
-
-async fn list_shards(k: &aws_sdk_kinesis::Client, name: &str) -> Result<Vec<ShardRange>, String> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    // Bounded: at most 100 pages (each holds up to 1,000 shards).
-    for _ in 0..100 {
-        let req = match &token {
-            Some(t) => k.list_shards().next_token(t),
-            None => k.list_shards().stream_name(name),
-        };
-        let page = req
-            .send()
-            .await
-            .map_err(|e| format!("ListShards: {}", DisplayErrorContext(&e)))?;
-        for s in page.shards() {
-            // Open shards only: a closed parent no longer takes writes.
-            if s.sequence_number_range()
-                .and_then(|r| r.ending_sequence_number())
-                .is_some()
-            {
-                continue;
-            }
-            let r = s
-                .hash_key_range()
-                .ok_or_else(|| format!("shard {} has no hash-key range", s.shard_id()))?;
-            let parse = |v: &str| {
-                v.parse::<u128>()
-                    .map_err(|e| format!("shard {} hash key {v:?}: {e}", s.shard_id()))
-            };
-            out.push((
-                s.shard_id().to_string(),
-                parse(r.starting_hash_key())?,
-                parse(r.ending_hash_key())?,
-            ));
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    out.sort_by_key(|(_, start, _)| *start);
-    Ok(out)
 }
 
 /// The bucket, the catalog queue (+ DLQ, redrive, policy) and the bucket notification.

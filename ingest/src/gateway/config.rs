@@ -90,6 +90,10 @@ pub struct KinesisConfig {
     pub retry_base_ms: u64,
     /// Target size of one aggregated record (Kinesis allows 1 MiB).
     pub max_record_bytes: usize,
+    /// How often the stream's shard map is listed again (ListShards): with it, the items
+    /// of one request that land on one shard share a record. 0: no map, one record per
+    /// partition key (fewer items per record).
+    pub shard_map_refresh_ms: u64,
 }
 
 impl Default for KinesisConfig {
@@ -104,6 +108,7 @@ impl Default for KinesisConfig {
             deadline_ms: 2_000,
             retry_base_ms: 25,
             max_record_bytes: 256 << 10,
+            shard_map_refresh_ms: 30_000,
         }
     }
 }

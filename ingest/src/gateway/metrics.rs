@@ -29,6 +29,11 @@ pub struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
     pub endpoint: &'static str,
 }
@@ -50,6 +55,8 @@ pub struct Metrics {
     records_retried: Counter,
     call_failures: Counter,
     in_flight: Gauge,
+    shard_map_refreshes: Family<OutcomeLabels, Counter>,
+    shard_map_shards: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +73,8 @@ impl Default for Metrics {
             records_retried: Counter::default(),
             call_failures: Counter::default(),
             in_flight: Gauge::default(),
+            shard_map_refreshes: Family::default(),
+            shard_map_shards: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -118,11 +127,32 @@ impl Default for Metrics {
             "PutRecords calls in flight",
             m.in_flight.clone(),
         );
+        registry.register(
+            "shard_map_refreshes",
+            "ListShards refreshes of the shard map aggregation groups by, by outcome",
+            m.shard_map_refreshes.clone(),
+        );
+        registry.register(
+            "shard_map_shards",
+            "Open shards in the shard map (0: none yet, records grouped by partition key)",
+            m.shard_map_shards.clone(),
+        );
         Self { registry, ..m }
     }
 }
 
 impl Metrics {
+    pub fn shard_map_refreshed(&self, r: super::sink::shards::Refresh) {
+        self.shard_map_refreshes
+            .get_or_create(&OutcomeLabels {
+                outcome: r.outcome(),
+            })
+            .inc();
+        if let super::sink::shards::Refresh::Listed(n) = r {
+            self.shard_map_shards.set(n as i64);
+        }
+    }
+
     pub fn reject(&self, tenant: &str, reason: &'static str, n: u64) {
         self.rejected
             .get_or_create(&ReasonLabels {

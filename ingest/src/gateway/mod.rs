@@ -19,7 +19,7 @@ pub mod sink;
 pub use config::GatewayConfig;
 pub use http::router;
 
-use sink::{KinesisSink, RecordSink, Writer};
+use sink::{KinesisSink, RecordSink, ShardMap, Writer};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,17 +39,46 @@ pub struct Gateway {
     pub hygiene: hygiene::Hygiene,
     pub quotas: quota::Quotas,
     pub writer: Writer,
+    /// The stream's open shards, which aggregation groups records by (`sink::shards`).
+    pub shards: Arc<ShardMap>,
     pub metrics: metrics::Metrics,
 }
 
 impl Gateway {
-    /// A gateway writing to Kinesis through aws-sdk-kinesis (endpoint from config).
+    /// A gateway writing to Kinesis through aws-sdk-kinesis (endpoint from config). Lists
+    /// the stream's shards once before it returns (a failure is counted and leaves
+    /// aggregation by partition key until a later refresh succeeds), then every
+    /// `shard_map_refresh_ms` in the background.
     pub async fn new(config: GatewayConfig) -> Result<Arc<Self>, GatewayError> {
-        let sink = Arc::new(KinesisSink::new(&config.kinesis).await);
-        Self::with_sink(config, sink)
+        let sink: Arc<dyn RecordSink> = Arc::new(KinesisSink::new(&config.kinesis).await);
+        let every = config.kinesis.shard_map_refresh_ms;
+        let gw = Self::with_sink(config, sink.clone())?;
+        if every > 0 {
+            gw.refresh_shard_map().await;
+            let weak = Arc::downgrade(&gw);
+            sink::shards::spawn_refresh(
+                Arc::downgrade(&gw.shards),
+                sink,
+                Duration::from_millis(every),
+                move |r| {
+                    if let Some(gw) = weak.upgrade() {
+                        gw.metrics.shard_map_refreshed(r);
+                    }
+                },
+            );
+        }
+        Ok(gw)
     }
 
-    /// A gateway writing to any sink (tests reach behind the network call this way).
+    /// Lists the stream's shards now (counted by outcome).
+    pub async fn refresh_shard_map(&self) -> sink::shards::Refresh {
+        let r = sink::shards::refresh(&self.shards, self.writer.sink().as_ref()).await;
+        self.metrics.shard_map_refreshed(r);
+        r
+    }
+
+    /// A gateway writing to any sink (tests reach behind the network call this way); no
+    /// shard map until [`Gateway::refresh_shard_map`].
     pub fn with_sink(
         config: GatewayConfig,
         sink: Arc<dyn RecordSink>,
@@ -66,6 +95,7 @@ impl Gateway {
             hygiene: hygiene::Hygiene::new(&config.hygiene, &config.tenants)?,
             quotas: quota::Quotas::new(&config.tenants),
             writer,
+            shards: Arc::default(),
             metrics: metrics::Metrics::default(),
             config,
         }))

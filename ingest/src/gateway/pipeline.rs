@@ -6,7 +6,7 @@ use super::Gateway;
 use super::hygiene::Rejection;
 use super::inputs::events::{Outcome, Parsed};
 use super::quota::{Demand, QuotaVerdict};
-use super::sink::{aggregate_events, aggregate_samples};
+use super::sink::{Packing, aggregate_events, aggregate_samples};
 use crate::keys::series_fingerprint;
 use std::time::Duration;
 
@@ -55,6 +55,14 @@ pub fn now_ms() -> i64 {
 }
 
 impl Gateway {
+    /// How this gateway puts records together under the shard map `shards`.
+    fn packing<'a>(&self, shards: Option<&'a [(u128, u128)]>) -> Packing<'a> {
+        Packing {
+            max_record_bytes: self.config.kinesis.max_record_bytes,
+            shards,
+        }
+    }
+
     /// `whole`: one bad series refuses the whole request (remote_write); otherwise bad
     /// series are dropped and counted (OTLP partial success).
     pub async fn ingest_series(
@@ -109,12 +117,13 @@ impl Gateway {
             result.failure = Some(f);
             return result;
         }
+        let shards = self.shards.current();
         let records = aggregate_samples(
             tenant,
             &self.config.instance,
             now,
             kept,
-            self.config.kinesis.max_record_bytes,
+            self.packing(shards.as_deref()),
         );
         match self.writer.write(records).await {
             Ok(()) => {
@@ -191,12 +200,13 @@ impl Gateway {
         if let Some(f) = self.take_quota(tenant, demand, n) {
             return (outcomes, Some(f));
         }
+        let shards = self.shards.current();
         let records = aggregate_events(
             tenant,
             &self.config.instance,
             now_ms(),
             accepted,
-            self.config.kinesis.max_record_bytes,
+            self.packing(shards.as_deref()),
         );
         match self.writer.write(records).await {
             Ok(()) => {

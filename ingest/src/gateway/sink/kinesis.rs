@@ -25,6 +25,11 @@ pub trait RecordSink: Send + Sync + 'static {
     async fn put(&self, records: &[Record]) -> Result<Vec<PutOutcome>, SinkError>;
     /// Whether the stream is reachable (for `/readyz`).
     async fn ready(&self) -> bool;
+    /// The open shards' hash-key ranges to aggregate by (`shards`); `None`: this sink
+    /// has no shard map (records are aggregated by partition key).
+    async fn shard_ranges(&self) -> Result<Option<Vec<(u128, u128)>>, SinkError> {
+        Ok(None)
+    }
 }
 
 pub struct KinesisSink {
@@ -98,5 +103,12 @@ impl RecordSink for KinesisSink {
             .send()
             .await
             .is_ok()
+    }
+
+    async fn shard_ranges(&self) -> Result<Option<Vec<(u128, u128)>>, SinkError> {
+        let shards = crate::aws::open_shards(&self.client, &self.stream)
+            .await
+            .map_err(SinkError::Retryable)?;
+        Ok(Some(shards.into_iter().map(|(_, s, e)| (s, e)).collect()))
     }
 }

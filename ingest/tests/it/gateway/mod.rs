@@ -9,6 +9,7 @@ mod edges;
 mod events;
 mod hygiene;
 mod otlp;
+mod packing;
 mod quota;
 mod remote_write;
 mod rw;
