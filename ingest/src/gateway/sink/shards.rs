@@ -61,17 +61,28 @@ impl Refresh {
     }
 }
 
+/// How long one listing may take (the gateway's start waits for the first).
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// One refresh of `map` from `sink`.
 pub async fn refresh(map: &ShardMap, sink: &dyn RecordSink) -> Refresh {
-    match sink.shard_ranges().await {
-        Ok(Some(ranges)) => {
+    let listed = tokio::time::timeout(LIST_TIMEOUT, sink.shard_ranges()).await;
+    match listed {
+        Ok(Ok(Some(ranges))) => {
             let n = ranges.len();
             map.set(ranges);
             Refresh::Listed(n)
         }
-        Ok(None) => Refresh::Unsupported,
-        Err(e) => {
+        Ok(Ok(None)) => Refresh::Unsupported,
+        Ok(Err(e)) => {
             tracing::warn!(%e, "listing the stream's shards (keeping the previous map)");
+            Refresh::Failed
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = LIST_TIMEOUT.as_millis() as u64,
+                "listing the stream's shards timed out (keeping the previous map)"
+            );
             Refresh::Failed
         }
     }
@@ -92,4 +103,53 @@ pub fn spawn_refresh(
             on_refresh(refresh(&m, sink.as_ref()).await);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::sink::{PutOutcome, Record, SinkError};
+    use std::sync::Mutex;
+
+    type Listing = Result<Option<Vec<(u128, u128)>>, SinkError>;
+
+    /// A sink whose listings are scripted, one answer per call.
+    struct Listings(Mutex<Vec<Listing>>);
+
+    #[async_trait::async_trait]
+    impl RecordSink for Listings {
+        async fn put(&self, records: &[Record]) -> Result<Vec<PutOutcome>, SinkError> {
+            Ok(vec![PutOutcome::Stored; records.len()])
+        }
+        async fn ready(&self) -> bool {
+            true
+        }
+        async fn shard_ranges(&self) -> Listing {
+            self.0.lock().unwrap().remove(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_listing_keeps_the_last_good_map() {
+        let two = vec![(0, u128::MAX / 2), (u128::MAX / 2 + 1, u128::MAX)];
+        let sink = Listings(Mutex::new(vec![
+            Err(SinkError::Retryable("ListShards: unreachable".into())),
+            Ok(Some(two.clone())),
+            Err(SinkError::Retryable("ListShards: throttled".into())),
+            Ok(None),
+            Ok(Some(Vec::new())),
+        ]));
+        let map = ShardMap::default();
+        assert_eq!(refresh(&map, &sink).await, Refresh::Failed);
+        assert!(map.current().is_none(), "no map until a listing succeeds");
+        assert_eq!(refresh(&map, &sink).await, Refresh::Listed(2));
+        assert_eq!(map.current().as_deref(), Some(&two[..]));
+        assert_eq!(refresh(&map, &sink).await, Refresh::Failed);
+        assert_eq!(map.current().as_deref(), Some(&two[..]), "kept");
+        assert_eq!(refresh(&map, &sink).await, Refresh::Unsupported);
+        assert_eq!(map.current().as_deref(), Some(&two[..]));
+        // A stream listed with no open shard: back to packing by key.
+        assert_eq!(refresh(&map, &sink).await, Refresh::Listed(0));
+        assert!(map.current().is_none());
+    }
 }
