@@ -317,34 +317,39 @@ pub async fn read_all(k: &aws_sdk_kinesis::Client) -> Vec<Envelope> {
         .expect("ListShards");
     let mut out = Vec::new();
     for shard in shards.shards() {
-        let mut it = k
-            .get_shard_iterator()
-            .stream_name(STREAM)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        out.extend(read_shard(k, shard.shard_id()).await);
+    }
+    out
+}
+
+/// Drains one shard from TRIM_HORIZON (at most 50 GetRecords calls).
+pub async fn read_shard(k: &aws_sdk_kinesis::Client, shard_id: &str) -> Vec<Envelope> {
+    let mut it = k
+        .get_shard_iterator()
+        .stream_name(STREAM)
+        .shard_id(shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("GetShardIterator")
+        .shard_iterator
+        .expect("iterator");
+    let mut out = Vec::new();
+    for _ in 0..50 {
+        let r = k
+            .get_records()
+            .shard_iterator(&it)
+            .limit(10_000)
             .send()
             .await
-            .expect("GetShardIterator")
-            .shard_iterator
-            .expect("iterator");
-        for _ in 0..50 {
-            let r = k
-                .get_records()
-                .shard_iterator(&it)
-                .limit(10_000)
-                .send()
-                .await
-                .expect("GetRecords");
-            let empty = r.records().is_empty();
-            for rec in r.records() {
-                out.push(
-                    Envelope::decode_record(rec.data().as_ref()).expect("record is an envelope"),
-                );
-            }
-            match r.next_shard_iterator {
-                Some(next) if !empty || r.millis_behind_latest.unwrap_or(0) > 0 => it = next,
-                _ => break,
-            }
+            .expect("GetRecords");
+        let empty = r.records().is_empty();
+        for rec in r.records() {
+            out.push(Envelope::decode_record(rec.data().as_ref()).expect("record is an envelope"));
+        }
+        match r.next_shard_iterator {
+            Some(next) if !empty || r.millis_behind_latest.unwrap_or(0) > 0 => it = next,
+            _ => break,
         }
     }
     out

@@ -3,7 +3,7 @@
 //! the shard its own partition key hashes to; without it (`shard_map_refresh_ms = 0`),
 //! one record per partition key. Read back per shard with GetRecords.
 
-use crate::gateway::common::{KEY_A, STREAM, Stack, now_ms};
+use crate::gateway::common::{KEY_A, STREAM, Stack, now_ms, read_shard};
 use crate::gateway::rw::{encode, series};
 use ingest::envelope::Envelope;
 use ingest::gateway::inputs::remote_write::WriteRequest;
@@ -29,28 +29,7 @@ async fn per_shard(stack: &Stack) -> Vec<((u128, u128), Vec<Envelope>)> {
         .expect("ListShards");
     let mut out = Vec::new();
     for (id, start, end) in shards {
-        let it = k
-            .get_shard_iterator()
-            .stream_name(STREAM)
-            .shard_id(&id)
-            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .expect("GetShardIterator")
-            .shard_iterator
-            .expect("iterator");
-        let r = k
-            .get_records()
-            .shard_iterator(it)
-            .limit(10_000)
-            .send()
-            .await
-            .expect("GetRecords");
-        let envs = r
-            .records()
-            .iter()
-            .map(|rec| Envelope::decode_record(rec.data().as_ref()).expect("an envelope"))
-            .collect();
+        let envs = read_shard(k, &id).await;
         out.push(((start, end), envs));
     }
     out
