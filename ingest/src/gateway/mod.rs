@@ -50,22 +50,20 @@ impl Gateway {
     /// aggregation by partition key until a later refresh succeeds), then every
     /// `shard_map_refresh_ms` in the background.
     pub async fn new(config: GatewayConfig) -> Result<Arc<Self>, GatewayError> {
-        let sink: Arc<dyn RecordSink> = Arc::new(KinesisSink::new(&config.kinesis).await);
+        let sink = Arc::new(KinesisSink::new(&config.kinesis).await);
         let every = config.kinesis.shard_map_refresh_ms;
-        let gw = Self::with_sink(config, sink.clone())?;
+        let gw = Self::with_sink(config, sink)?;
         if every > 0 {
             gw.refresh_shard_map().await;
+            // Until the gateway is dropped.
             let weak = Arc::downgrade(&gw);
-            sink::shards::spawn_refresh(
-                Arc::downgrade(&gw.shards),
-                sink,
-                Duration::from_millis(every),
-                move |r| {
-                    if let Some(gw) = weak.upgrade() {
-                        gw.metrics.shard_map_refreshed(r);
-                    }
-                },
-            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(every)).await;
+                    let Some(gw) = weak.upgrade() else { return };
+                    gw.refresh_shard_map().await;
+                }
+            });
         }
         Ok(gw)
     }

@@ -13,7 +13,7 @@
 //! record.
 
 use super::RecordSink;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Open shards' hash-key ranges (inclusive), in hash-key order.
@@ -86,23 +86,6 @@ pub async fn refresh(map: &ShardMap, sink: &dyn RecordSink) -> Refresh {
             Refresh::Failed
         }
     }
-}
-
-/// Refreshes `map` every `every` until the map is dropped (the gateway with it);
-/// `on_refresh` counts each outcome.
-pub fn spawn_refresh(
-    map: Weak<ShardMap>,
-    sink: Arc<dyn RecordSink>,
-    every: Duration,
-    on_refresh: impl Fn(Refresh) + Send + Sync + 'static,
-) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(every).await;
-            let Some(m) = map.upgrade() else { return };
-            on_refresh(refresh(&m, sink.as_ref()).await);
-        }
-    });
 }
 
 #[cfg(test)]
