@@ -131,4 +131,55 @@ pub struct RunEvidence {
     pub self_check: SelfCheck,
     /// Component counters scraped from `/metrics` at the end (name → value), for reports.
     pub component_counters: BTreeMap<String, f64>,
+    /// The fault timeline and what happened around it (empty without faults).
+    pub faults: FaultEvidence,
+}
+
+/// Faults: every fault's record, the run's event log, the SLI timeline sampled once a
+/// second, and the stop condition that aborted the run, if one did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FaultEvidence {
+    pub records: Vec<crate::faults::FaultRecord>,
+    pub events: Vec<crate::faults::Event>,
+    pub timeline: Vec<crate::monitor::Sample>,
+    pub windows: Vec<FaultWindow>,
+    pub stopped_by: Option<crate::faults::stop::Tripped>,
+    /// The delivery workers' lease period (T7's takeover reference), ms.
+    pub lease_period_ms: u64,
+    /// Unix ms when the load (and the event log's clock) started.
+    pub load_started_unix_ms: i64,
+}
+
+/// What was measured during a fault and in the same length of time after it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FaultWindow {
+    pub id: u64,
+    pub verb: String,
+    pub target: String,
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+    pub during: WindowFigures,
+    pub after: WindowFigures,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WindowFigures {
+    pub seconds: f64,
+    pub acked_per_sec_mean: f64,
+    pub throttled_429: u64,
+    pub server_5xx: u64,
+    pub worst_ttfb_p99_ms: f64,
+    pub worst_freshness_p99_ms: Option<f64>,
+    pub max_iterator_age_ms: f64,
+}
+
+/// MERGE(failover): placeholder until the failover branch lands.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GatewayFailover {
+    pub name: Option<String>,
+    pub error_window_ms: Option<u64>,
+    pub failed_requests: u64,
+    pub failover_ms: Option<u64>,
+    pub rerouted_requests: u64,
+    pub requests_after_rejoin: u64,
 }

@@ -26,9 +26,11 @@ fn assert_red(r: &GateResult, what: &str, figure: &str) {
 }
 
 #[test]
-fn a_good_run_passes_every_gate() {
+fn a_good_run_passes_every_gate_it_carries_evidence_for() {
+    // T0–T3 from the load and the audit; the fault gates have their own fixtures
+    // (fault_tests.rs); T4 and T8 are not built yet.
     let ev = passing();
-    for id in GateId::ALL {
+    for id in [GateId::T0, GateId::T1, GateId::T2, GateId::T3] {
         let r = judge(id, &ev);
         assert!(r.passed, "{id}: {:#?}", r.details);
         assert!(r.failure_message().is_none());
@@ -305,6 +307,7 @@ fn a_saturated_rig_makes_the_run_invalid_not_red() {
 #[test]
 fn gate_ids_parse_case_insensitively_and_unknown_ones_list_the_known() {
     assert_eq!("t2".parse::<GateId>().unwrap(), GateId::T2);
-    let e = "T5".parse::<GateId>().unwrap_err();
-    assert!(e.contains("T0, T1, T2, T3"), "{e}");
+    assert_eq!("t7".parse::<GateId>().unwrap(), GateId::T7);
+    let e = "T9".parse::<GateId>().unwrap_err();
+    assert!(e.contains("T0, T1, T2, T3, T4, T5, T6, T7, T8"), "{e}");
 }

@@ -176,6 +176,9 @@ pub struct Progress {
     pub server_5xx: u64,
     pub ttfb_p99_ms: f64,
     pub freshness_p99_ms: Option<f64>,
+    /// Freshness in the last second, pending canaries counted at their age so far
+    /// (`Probes::window_freshness_ms`): what the fault gates' recovery checks read.
+    pub freshness_now_ms: Option<f64>,
 }
 
 pub struct LoadOutcome {
@@ -345,7 +348,8 @@ pub async fn run(
                     _ = stop.changed() => break,
                 }
                 let f = probe.freshness_p99_ms();
-                let p = lock(&shared.live).progress(f);
+                let mut p = lock(&shared.live).progress(f);
+                p.freshness_now_ms = probe.window_freshness_ms();
                 let _ = progress.send(p);
             }
         })

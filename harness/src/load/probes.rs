@@ -102,6 +102,9 @@ struct State {
     per_step: BTreeMap<usize, Histogram<u64>>,
     per_shard: BTreeMap<String, Option<u64>>,
     next_marker: u64,
+    /// Worst freshness of the canaries that became visible since the last
+    /// `window_freshness_ms` (the live timeline's figure).
+    window_worst: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -164,6 +167,7 @@ impl Probes {
                     per_step: BTreeMap::new(),
                     per_shard,
                     next_marker: 1,
+                    window_worst: None,
                 }),
             }),
         }
@@ -172,6 +176,19 @@ impl Probes {
     pub fn freshness_p99_ms(&self) -> Option<f64> {
         let s = lock(&self.inner.state);
         (!s.hist.is_empty()).then(|| s.hist.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    /// Freshness as a user sees it right now: the worst of the canaries that became
+    /// visible since the last call and the age of every canary still not visible (a
+    /// stuck shard shows as growing staleness, not as silence). Starts the next window.
+    pub fn window_freshness_ms(&self) -> Option<f64> {
+        let mut s = lock(&self.inner.state);
+        let pending = s.pending.iter().map(|p| p.sent.elapsed()).max();
+        let worst = match (s.window_worst.take(), pending) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        worst.map(|d| d.as_secs_f64() * 1000.0)
     }
 
     /// Freshness of the canaries sent in each step (steps without a visible canary are
@@ -359,6 +376,7 @@ impl Probes {
                     let ms = now.duration_since(p.sent);
                     record(&mut s.hist, ms);
                     record(s.per_step.entry(p.step).or_insert_with(histogram), ms);
+                    s.window_worst = Some(s.window_worst.map_or(ms, |w| w.max(ms)));
                     s.visible += 1;
                     let key = self.key(&s, p.canary);
                     s.per_shard.insert(key, Some(ms.as_millis() as u64));

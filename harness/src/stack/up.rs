@@ -5,13 +5,17 @@
 //! command with `OK <json>` or `ERR <message>`, stops on `quit`, stdin EOF or Ctrl-C.
 //!
 //! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
-//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`.
+//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`; and the
+//! fault engine's run-time API: `fault <entry as JSON>` (inject; answers the record),
+//! `faults` (list), `clear <id>`, `repair` (clear all), `events`.
 
 use super::{Backend, Stack, StackSpec};
+use crate::faults::{EventLog, FaultEngine, FaultEntry, Source, StackTarget};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct StackUpArgs {
@@ -62,6 +66,12 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!("STACK {}", stack.describe());
+    let stack = Arc::new(stack);
+    let engine = FaultEngine::new(
+        Arc::new(StackTarget::new(stack.clone()).await),
+        Arc::new(EventLog::new()),
+        0,
+    );
     let mut lines = stdin_lines();
     loop {
         let line = tokio::select! {
@@ -73,12 +83,39 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         if words.first() == Some(&"quit") {
             break;
         }
-        match command(&stack, &words).await {
+        let answer = match words.first() {
+            Some(&"fault") => {
+                let json = line.trim_start().trim_start_matches("fault").trim();
+                match serde_json::from_str::<FaultEntry>(json) {
+                    Ok(entry) => engine
+                        .inject(entry, Source::Api)
+                        .await
+                        .map(|r| serde_json::json!(r))
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("bad fault entry: {e}")),
+                }
+            }
+            Some(&"faults") => Ok(serde_json::json!(engine.list())),
+            Some(&"events") => Ok(serde_json::json!(engine.events().snapshot())),
+            Some(&"repair") => Ok(serde_json::json!(engine.repair_all("repair").await)),
+            Some(&"clear") => match words.get(1).and_then(|w| w.parse::<u64>().ok()) {
+                Some(id) => engine
+                    .clear(id, "cleared")
+                    .await
+                    .map(|r| serde_json::json!(r))
+                    .map_err(|e| e.to_string()),
+                None => Err("clear takes a fault id".into()),
+            },
+            _ => command(&stack, &words).await,
+        };
+        match answer {
             Ok(v) => println!("OK {v}"),
             Err(e) => println!("ERR {}", one_line(&e)),
         }
     }
-    stack.shutdown().await?;
+    engine.repair_all("stack stopping").await;
+    drop(engine);
+    Stack::shutdown_shared(stack).await;
     println!("STOPPED");
     Ok(ExitCode::SUCCESS)
 }

@@ -98,6 +98,11 @@ pub struct ReadConfig {
     pub limit: i32,
     /// Pause after an empty GetRecords answer (AWS allows 5 calls/s per shard).
     pub idle_poll_ms: u64,
+    /// BREAKS EXACTLY-ONCE — test-only: a shard taken over starts at the stream's tip
+    /// (`LATEST`) instead of its commit's resume point, so whatever the last owner had
+    /// not committed is skipped. Gate T5's break-it test sets it to watch the gate catch
+    /// the loss; never set it otherwise.
+    pub unsafe_start_at_latest: bool,
 }
 
 impl Default for ReadConfig {
@@ -105,6 +110,7 @@ impl Default for ReadConfig {
         Self {
             limit: 10_000,
             idle_poll_ms: 200,
+            unsafe_start_at_latest: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! on purpose turns exactly that gate red with the right figure.
 
 mod break_it;
+mod fault_gates;
 mod runs;
 mod usage;
 

@@ -121,12 +121,19 @@ pub async fn run(w: Arc<Inner>, held: Held, mode: watch::Receiver<Mode>) -> Shar
         m.owned.get_or_create(&metrics::shard(&shard)).set(0);
         return ShardExit::Lost;
     };
-    let reader = Reader::new(
+    let mut reader = Reader::new(
         w.kinesis.clone(),
         &w.config.stream,
         &shard,
         held.lease.resume.clone(),
     );
+    if w.config.read.unsafe_start_at_latest {
+        tracing::warn!(
+            shard,
+            "read.unsafe_start_at_latest: skipping to the stream's tip"
+        );
+        reader.start_at_latest();
+    }
     let buffers = Buffers::new(w.config.buffer.max_bytes, w.config.buffer.interval());
     let mut task = Task {
         shard: shard.clone(),
