@@ -2,6 +2,7 @@
 
 mod bench_delivery;
 mod bench_query;
+mod docs;
 mod faults;
 mod fencing;
 mod judge;
