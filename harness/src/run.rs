@@ -8,7 +8,7 @@
 //! unknown knob) is an error, exit 2.
 
 mod progress;
-mod specs;
+pub(crate) mod specs;
 
 use crate::cli::{GatesArgs, RunFlags, ScenarioArgs};
 use crate::evidence::RunEvidence;
@@ -229,6 +229,14 @@ async fn drive(s: &Scenario, seed: u64, stack: &Stack, ev: &mut RunEvidence) -> 
     ev.steps = outcome.steps;
     ev.hygiene = outcome.hygiene;
     ev.probes = outcome.probes;
+    let mut failover = outcome.failover;
+    let names: Vec<(String, String)> = stack
+        .gateways
+        .iter()
+        .map(|c| (c.url.clone(), c.name.clone()))
+        .collect();
+    failover.name_gateways(&names);
+    ev.failover = Some(failover);
     println!(
         "load done; draining (up to {:.0} s) and auditing storage",
         load.drain_timeout_secs

@@ -5,7 +5,9 @@
 //! command with `OK <json>` or `ERR <message>`, stops on `quit`, stdin EOF or Ctrl-C.
 //!
 //! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
-//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`.
+//! `restart <name>`, `running <name>`, `pids`, `scrape`, `scrape <name>` (one
+//! component's `/metrics`), `describe`, `quit`; and a short background load
+//! (`up_load`): `load <secs> <samples_per_sec> <on|off>`, `load-wait`.
 
 use super::{Backend, Stack, StackSpec};
 use anyhow::Context;
@@ -63,6 +65,7 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
     };
     println!("STACK {}", stack.describe());
     let mut lines = stdin_lines();
+    let mut bg = super::up_load::BackgroundLoad::default();
     loop {
         let line = tokio::select! {
             l = lines.recv() => l,
@@ -73,7 +76,12 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         if words.first() == Some(&"quit") {
             break;
         }
-        match command(&stack, &words).await {
+        let answer = match words.as_slice() {
+            ["load", args @ ..] => bg.start(&stack, args),
+            ["load-wait"] => bg.wait().await,
+            _ => command(&stack, &words).await,
+        };
+        match answer {
             Ok(v) => println!("OK {v}"),
             Err(e) => println!("ERR {}", one_line(&e)),
         }
@@ -110,6 +118,11 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
         ["running", name] => Ok(serde_json::Value::Bool(stack.is_running(name))),
         ["pids"] => Ok(serde_json::json!(stack.pids())),
         ["scrape"] => Ok(serde_json::json!(stack.scrape().await)),
+        ["scrape", name] => match stack.scrape_each().await.remove(*name) {
+            Some(Ok(m)) => Ok(serde_json::json!(m)),
+            Some(Err(e)) => Err(format!("{name}: {e}")),
+            None => Err(format!("no component {name}")),
+        },
         ["describe"] => Ok(stack.describe()),
         _ => Err(format!("unknown command {:?}", words.join(" "))),
     }
