@@ -9,7 +9,7 @@
 
 mod live;
 mod progress;
-mod specs;
+pub(crate) mod specs;
 
 use crate::cli::{GatesArgs, RunFlags, ScenarioArgs};
 use crate::evidence::RunEvidence;
@@ -287,8 +287,8 @@ async fn drive(
     ev: &mut RunEvidence,
 ) -> anyhow::Result<()> {
     let target = specs::target(stack);
-    let load = specs::load_spec(s, seed);
-    // MERGE(failover): load.failover = stack.spec.knobs.producers_failover;
+    let mut load = specs::load_spec(s, seed);
+    load.failover = stack.spec.knobs.producers_failover;
     let (tx, rx) = tokio::sync::watch::channel(crate::load::Progress::default());
     let printer = tokio::spawn(progress::print(rx.clone()));
     let live = live::Live::start(s, seed, stack, rx).await;
@@ -323,6 +323,14 @@ async fn drive(
     ev.steps = outcome.steps;
     ev.hygiene = outcome.hygiene;
     ev.probes = outcome.probes;
+    let mut failover = outcome.failover;
+    let names: Vec<(String, String)> = stack
+        .gateways
+        .iter()
+        .map(|c| (c.url.clone(), c.name.clone()))
+        .collect();
+    failover.name_gateways(&names);
+    ev.failover = Some(failover);
     println!(
         "load done; draining (up to {:.0} s) and auditing storage",
         load.drain_timeout_secs

@@ -222,3 +222,68 @@ fn a_fault_gate_whose_fault_the_backend_cannot_inject_is_not_run() {
     let r = evaluate(GateId::T4, &passing(), &thresholds());
     assert!(r.not_run.is_some() && r.checks.is_empty());
 }
+
+/// gateway-b killed from 20 s to 35 s; its clients saw failures from 20.1 s to 20.4 s
+/// and moved to the others 0.3 s later; it rejoined at 35.5 s and took traffic again.
+fn t6_evidence() -> RunEvidence {
+    use crate::evidence::{FailoverEvidence, GatewayFailover, Outage};
+    let mut ev = passing();
+    ev.faults.load_started_unix_ms = 1_000_000;
+    ev.faults.records = vec![record(
+        1,
+        FaultVerb::GatewayKill,
+        "gateway-b",
+        20_000,
+        35_000,
+    )];
+    ev.component_counters.insert(
+        "gameday_proxy_dial_errors_total{az=\"b\",route=\"gateway-b\"}".into(),
+        12.0,
+    );
+    let outage = Outage {
+        first_failure_ms: 20_050,
+        last_failure_ms: 20_350,
+        failed_requests: 9,
+        failover_ms: Some(300),
+        rerouted_requests: 240,
+        rejoined_at_ms: Some(35_450),
+        ..Outage::default()
+    };
+    ev.failover = Some(FailoverEvidence {
+        enabled: true,
+        load_started_unix_ms: 1_000_050,
+        gateways: vec![GatewayFailover {
+            name: Some("gateway-b".into()),
+            outages: vec![outage],
+            requests_after_rejoin: 500,
+            ..GatewayFailover::default()
+        }],
+    });
+    ev
+}
+
+#[test]
+fn t6_passes_when_the_error_window_is_short_and_traffic_moved_and_came_back() {
+    let r = evaluate(GateId::T6, &t6_evidence(), &thresholds());
+    assert!(r.passed, "{:#?}", r.details);
+}
+
+#[test]
+fn t6_is_red_on_the_error_window_when_clients_stay_on_the_dead_gateway() {
+    let mut ev = t6_evidence();
+    if let Some(f) = &mut ev.failover {
+        let o = &mut f.gateways[0].outages[0];
+        o.last_failure_ms = 34_950;
+        o.failover_ms = None;
+        o.rerouted_requests = 0;
+    }
+    let r = evaluate(GateId::T6, &ev, &thresholds());
+    assert_eq!(
+        failing(&r, "error window").measured,
+        "14.9 s (9 failed requests)"
+    );
+    assert_eq!(
+        failing(&r, "failed over").measured,
+        "traffic never moved off it"
+    );
+}

@@ -12,7 +12,7 @@ use crate::scenario::Thresholds;
 
 pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
     let max = th.faults.gateway_kill_error_window_secs_max;
-    let Some((kill, _, _)) = first_started(ev, FaultVerb::GatewayKill) else {
+    let Some((kill, start, end)) = first_started(ev, FaultVerb::GatewayKill) else {
         return vec![Check::missing(
             "gateway kill took effect",
             "no gateway-kill started on the timeline",
@@ -34,8 +34,13 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         "> 0".into(),
         refused > 0.0,
     )];
-    let g: Option<&crate::evidence::GatewayFailover> = None; // MERGE(failover)
-    let Some(g) = g else {
+    let g = ev.failover.as_ref().and_then(|f| {
+        f.gateways
+            .iter()
+            .find(|g| g.name.as_deref() == Some(name.as_str()))
+            .map(|g| (f, g))
+    });
+    let Some((f, g)) = g else {
         out.push(Check::missing(
             format!("error window of {name}'s traffic"),
             "the producers recorded nothing for that gateway",
@@ -43,32 +48,43 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         ));
         return out;
     };
-    out.push(match g.error_window_ms {
-        Some(w) => Check::new(
-            format!("error window of {name}'s traffic (first to last failed request)"),
-            format!("{} ({} failed requests)", secs(w), g.failed_requests),
-            format!("≤ {} s", num(max)),
-            w as f64 / 1000.0 <= max,
-        ),
+    // The clients' clock starts with the load; the fault log's a moment earlier.
+    let shift = f.load_started_unix_ms - ev.faults.load_started_unix_ms;
+    let mine = |ms: u64| (ms as i64 + shift).max(0) as u64;
+    // The outage the kill caused: the one that began during the kill.
+    let outage = g.outages.iter().find(|o| {
+        let first = mine(o.first_failure_ms);
+        first + 1_000 >= start && first <= end + 5_000
+    });
+    out.push(match outage {
+        Some(o) => {
+            let w = o.last_failure_ms.saturating_sub(o.first_failure_ms);
+            Check::new(
+                format!("error window of {name}'s traffic (first to last failed request)"),
+                format!("{} ({} failed requests)", secs(w), o.failed_requests),
+                format!("≤ {} s", num(max)),
+                w as f64 / 1000.0 <= max,
+            )
+        }
         None => Check::new(
             format!("error window of {name}'s traffic (first to last failed request)"),
-            "no request to it failed".into(),
+            "no request to it failed during the kill".into(),
             "failed requests observed (else the kill did nothing the producers saw)".into(),
             false,
         ),
     });
     out.push(Check::new(
         "producers failed over",
-        match g.failover_ms {
+        match outage.and_then(|o| o.failover_ms) {
             Some(ms) => format!(
                 "after {}, {} requests answered by another gateway",
                 secs(ms),
-                g.rerouted_requests
+                outage.map(|o| o.rerouted_requests).unwrap_or(0)
             ),
             None => "traffic never moved off it".into(),
         },
         "traffic moved to the surviving gateways".into(),
-        g.failover_ms.is_some() && g.rerouted_requests > 0,
+        outage.is_some_and(|o| o.failover_ms.is_some() && o.rerouted_requests > 0),
     ));
     out.extend(super::t2::storage(ev, th));
     out.push(Check::new(

@@ -1,14 +1,16 @@
 //! Canary probes: for every tenant and shard a series whose partition key lands on that
 //! shard (found with the gateway's public `ingest::keys` functions). Every interval each
-//! canary sends a marker sample (its value unique in the run) through a gateway; the
+//! canary sends a marker sample (its value unique in the run) through a gateway, chosen
+//! through the producers' health view (canaries fail over too); the
 //! prober polls the query service (`POST /v1/query`, the tenant's own credentials) until
 //! the marker is visible. Freshness = send → visible, as a user sees it, in an HDR
 //! histogram over all canaries; per shard the last observed figure.
 
 use super::Target;
 use super::client::{Client, answer};
+use super::health::Attempt;
 use super::ledger::{Fate, sample_id};
-use super::open_model::{Shared, lock, now_ms};
+use super::open_model::{Shared, attempt_of, lock, now_ms};
 use super::producer::Kind;
 use super::remote_write;
 use super::shapes::Catalog;
@@ -280,17 +282,20 @@ impl Probes {
                     })
                     .collect();
                 let body = remote_write::encode(series);
-                let gw = (round as usize + tenant as usize) % this.inner.gateways;
+                // Through the shared health view: a canary fails over as a producer does.
+                let home = (round as usize + tenant as usize) % this.inner.gateways;
+                let shared = &this.inner.shared;
+                let mut gw = lock(&shared.health).route(home, None);
                 let sent = Instant::now();
                 let sent_ms = now_ms();
-                let step = lock(&this.inner.shared.live).step_index;
+                let step = lock(&shared.live).step_index;
                 let mut a = None;
-                for attempt in 0..3usize {
+                for _ in 0..3usize {
                     let r = this
                         .inner
                         .client
                         .attempt(
-                            gw + attempt,
+                            gw,
                             tenant,
                             Kind::RemoteWrite.path(),
                             Kind::RemoteWrite.headers(),
@@ -299,11 +304,16 @@ impl Probes {
                         .await;
                     let retry = r.retryable();
                     let wait = r.retry_after.unwrap_or(Duration::from_millis(200));
+                    let from = gw;
+                    gw = shared.after_attempt(home, from, &r);
+                    let moved = gw != from && attempt_of(&r) == Attempt::Transport;
                     a = Some(r);
                     if !retry {
                         break;
                     }
-                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                    if !moved {
+                        tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                    }
                 }
                 let fate = match &a {
                     Some(a) if a.ok() => Fate::Acked,

@@ -17,6 +17,7 @@ mod scrape;
 pub mod selfcheck;
 mod spec;
 pub mod up;
+mod up_load;
 
 pub use error::StackError;
 // The seam other harness modules code against (not all of it is used inside stack/).

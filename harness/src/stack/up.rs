@@ -5,9 +5,11 @@
 //! command with `OK <json>` or `ERR <message>`, stops on `quit`, stdin EOF or Ctrl-C.
 //!
 //! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
-//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`; and the
-//! fault engine's run-time API: `fault <entry as JSON>` (inject; answers the record),
-//! `faults` (list), `clear <id>`, `repair` (clear all), `events`.
+//! `restart <name>`, `running <name>`, `pids`, `scrape`, `scrape <name>` (one
+//! component's `/metrics`), `describe`, `quit`; a short background load (`up_load`):
+//! `load <secs> <samples_per_sec> <on|off>`, `load-wait`; and the fault engine's
+//! run-time API: `fault <entry as JSON>` (inject; answers the record), `faults` (list),
+//! `clear <id>`, `repair` (clear all), `fault-events`.
 
 use super::{Backend, Stack, StackSpec};
 use crate::faults::{EventLog, FaultEngine, FaultEntry, Source, StackTarget};
@@ -73,6 +75,7 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         0,
     );
     let mut lines = stdin_lines();
+    let mut bg = super::up_load::BackgroundLoad::default();
     loop {
         let line = tokio::select! {
             l = lines.recv() => l,
@@ -83,8 +86,10 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         if words.first() == Some(&"quit") {
             break;
         }
-        let answer = match words.first() {
-            Some(&"fault") => {
+        let answer = match words.as_slice() {
+            ["load", args @ ..] => bg.start(&stack, args),
+            ["load-wait"] => bg.wait().await,
+            ["fault", ..] => {
                 let json = line.trim_start().trim_start_matches("fault").trim();
                 match serde_json::from_str::<FaultEntry>(json) {
                     Ok(entry) => engine
@@ -95,10 +100,10 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
                     Err(e) => Err(format!("bad fault entry: {e}")),
                 }
             }
-            Some(&"faults") => Ok(serde_json::json!(engine.list())),
-            Some(&"events") => Ok(serde_json::json!(engine.events().snapshot())),
-            Some(&"repair") => Ok(serde_json::json!(engine.repair_all("repair").await)),
-            Some(&"clear") => match words.get(1).and_then(|w| w.parse::<u64>().ok()) {
+            ["faults"] => Ok(serde_json::json!(engine.list())),
+            ["fault-events"] => Ok(serde_json::json!(engine.events().snapshot())),
+            ["repair"] => Ok(serde_json::json!(engine.repair_all("repair").await)),
+            ["clear", id] => match id.parse::<u64>().ok() {
                 Some(id) => engine
                     .clear(id, "cleared")
                     .await
@@ -147,6 +152,11 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
         ["running", name] => Ok(serde_json::Value::Bool(stack.is_running(name))),
         ["pids"] => Ok(serde_json::json!(stack.pids())),
         ["scrape"] => Ok(serde_json::json!(stack.scrape().await)),
+        ["scrape", name] => match stack.scrape_each().await.remove(*name) {
+            Some(Ok(m)) => Ok(serde_json::json!(m)),
+            Some(Err(e)) => Err(format!("{name}: {e}")),
+            None => Err(format!("no component {name}")),
+        },
         ["describe"] => Ok(stack.describe()),
         _ => Err(format!("unknown command {:?}", words.join(" "))),
     }

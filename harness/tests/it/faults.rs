@@ -247,7 +247,7 @@ async fn every_verb_takes_effect_as_seen_from_outside_and_clears() {
     )
     .await;
     assert_eq!(s.cmd("repair").await.unwrap(), 1);
-    let events = s.cmd("events").await.unwrap();
+    let events = s.cmd("fault-events").await.unwrap();
     assert!(events.as_array().unwrap().len() >= 12, "{events}");
     s.quit().await;
 }
