@@ -78,6 +78,16 @@ impl LeaseConfig {
     pub fn renew(&self) -> Duration {
         Duration::from_millis(self.renew_ms.max(1))
     }
+
+    /// The bound on every AWS call a worker makes (the `[aws]` timeouts are lowered to
+    /// it): a third of what the lease leaves after a renewal period, so that a renewal
+    /// that waits behind one slow call and then times out itself still has time for
+    /// another attempt before the lease expires (renew + 3 × this ≤ duration). 2.33 s
+    /// with the defaults.
+    pub fn call_timeout(&self) -> Duration {
+        let spare = self.duration_ms.saturating_sub(self.renew_ms) / 3;
+        Duration::from_millis(spare.max(100))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
