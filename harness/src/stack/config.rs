@@ -104,7 +104,7 @@ impl Common<'_> {
     }
 
     /// `gameday component delivery` (DeliveryConfig). No `worker_id`: the component
-    /// names itself `delivery-<az>-<pid>`, so a restarted worker is a new lease owner.
+    /// names itself `delivery-<az>-<pid>-<random>`, so a restarted worker is a new lease owner.
     pub fn delivery(&self, az: &str, aws_endpoint: &str) -> Value {
         let mut v = json!({
             "az": az,

@@ -7,6 +7,7 @@ mod intake;
 
 use super::buffer::Buffers;
 use super::commit::{self, FlushError, Prepared, ShardState};
+use super::keepalive::Keepalive;
 use super::lease::{self, Held};
 use super::metrics;
 use super::reader::Reader;
@@ -353,12 +354,20 @@ impl Task {
             return Ok(());
         };
         let w = &self.w;
+        let now_ms = || w.now_ms();
+        let mut keep = Keepalive {
+            store: &w.store,
+            metrics: &w.metrics,
+            shard: &self.shard,
+            lease: &w.config.lease,
+            now_ms: &now_ms,
+            last_write: &mut self.last_lease_write,
+        };
         let r = commit::execute(
             &w.store,
             &mut self.state,
             p,
-            w.config.lease.duration_ms,
-            || w.now_ms(),
+            &mut keep,
             w.hook.as_ref(),
             &w.metrics,
         )
@@ -397,6 +406,7 @@ impl Task {
             }
             Err(e) => {
                 tracing::warn!(shard = self.shard, %e, "lease renewal failed");
+                self.w.metrics.lease_error(&self.shard, "renew", e.reason());
                 if self.state.held.lease.is_expired(self.w.now_ms()) {
                     Some(ShardExit::Lost)
                 } else {
