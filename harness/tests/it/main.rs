@@ -2,6 +2,7 @@
 
 mod bench_delivery;
 mod bench_query;
+mod failover;
 mod fencing;
 mod judge;
 mod stack;
