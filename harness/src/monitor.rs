@@ -58,6 +58,8 @@ impl Timeline {
         self.samples.lock().clone()
     }
 
+    /// The newest sample (the console's status stream reads it).
+    #[allow(dead_code)]
     pub fn last(&self) -> Option<Sample> {
         self.samples.lock().last().cloned()
     }

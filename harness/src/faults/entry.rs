@@ -256,7 +256,7 @@ impl FaultEntry {
             V::S3Errors | V::SqsErrors => &["operation", "probability", "error"],
             V::NetworkPartition => &["target", "peer"],
         };
-        for (name, set) in self.set_fields() {
+        for (name, _) in self.set_fields() {
             if !allowed.contains(&name) {
                 return Err(bad(
                     name,

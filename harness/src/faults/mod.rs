@@ -15,8 +15,13 @@ pub mod target;
 mod tests;
 pub mod windows;
 
+// The seam the run, the stack-up driver and the console code against (not all of it is
+// used inside the harness yet).
+#[allow(unused_imports)]
 pub use engine::{FaultEngine, FaultError, FaultRecord, FaultState, Source};
+#[allow(unused_imports)]
 pub use entry::{EntryError, FaultEntry, FaultVerb};
 pub use events::{Event, EventKind, EventLog};
 pub use stack_target::{StackTarget, worker_of_owner};
+#[allow(unused_imports)]
 pub use target::{Action, FaultTarget, Topology};

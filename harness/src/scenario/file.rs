@@ -196,7 +196,7 @@ impl BadEntry {
     }
 }
 
-pub use crate::faults::{FaultEntry, FaultVerb};
+pub use crate::faults::FaultEntry;
 
 /// A number > 0 (refused while parsing, so the error names the line).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]

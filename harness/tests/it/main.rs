@@ -3,6 +3,7 @@
 mod bench_delivery;
 mod bench_query;
 mod docs;
+mod failover;
 mod faults;
 mod fencing;
 mod judge;
