@@ -202,13 +202,16 @@ pub fn storage(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
             a.lost,
             s.lost_max,
             &format!("of {} acked", a.acked),
-        ),
+        )
+        .figure(a.lost as f64, Some(a.acked as f64)),
         Check::count_at_most(
             "delivery duplicates",
             a.delivery_duplicates,
             s.delivery_duplicates_max,
             "same shard + sequence number stored twice",
-        ),
-        Check::count_at_most("phantoms", a.phantoms, s.phantoms_max, "stored, never sent"),
+        )
+        .figure(a.delivery_duplicates as f64, Some(a.stored_rows as f64)),
+        Check::count_at_most("phantoms", a.phantoms, s.phantoms_max, "stored, never sent")
+            .figure(a.phantoms as f64, Some(a.stored_rows as f64)),
     ]
 }

@@ -6,15 +6,17 @@
 //!
 //! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
 //! `restart <name>`, `running <name>`, `pids`, `scrape`, `scrape <name>` (one
-//! component's `/metrics`), `describe`, `quit`; a short background load (`up_load`):
-//! `load <secs> <samples_per_sec> <on|off>`, `load-wait`; and the fault engine's
-//! run-time API: `fault <entry as JSON>` (inject; answers the record), `faults` (list),
-//! `clear <id>`, `repair` (clear all), `fault-events`.
+//! component's `/metrics`), `describe`, `events <id-prefix>` (the committed events,
+//! read by the harness's own table reader), `quit`; a short background load
+//! (`up_load`): `load <secs> <samples_per_sec> <on|off>`, `load-wait`; and the fault
+//! engine's run-time API: `fault <entry as JSON>` (inject; answers the record), `faults`
+//! (list), `clear <id>`, `repair` (clear all), `fault-events`.
 
 use super::{Backend, Stack, StackSpec};
 use crate::faults::{EventLog, FaultEngine, FaultEntry, Source, StackTarget};
 use anyhow::Context;
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -33,6 +35,9 @@ pub struct StackUpArgs {
     /// Availability zones.
     #[arg(long, value_delimiter = ',', default_value = "a,b,c")]
     pub azs: Vec<String>,
+    /// Delivery's buffer interval (how long a worker holds rows before a flush).
+    #[arg(long, default_value_t = 1_000)]
+    pub delivery_buffer_ms: u64,
 }
 
 pub fn run(args: StackUpArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +53,7 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
     let mut spec = StackSpec::new(&args.run_dir);
     spec.shards = args.shards;
     spec.azs = args.azs;
+    spec.delivery_buffer_interval_ms = args.delivery_buffer_ms;
     if let Some(ep) = args.endpoint {
         spec.backend = Backend::Endpoint(ep);
     }
@@ -158,8 +164,28 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
             None => Err(format!("no component {name}")),
         },
         ["describe"] => Ok(stack.describe()),
+        ["events", prefix] => stored_events(stack, prefix).await,
         _ => Err(format!("unknown command {:?}", words.join(" "))),
     }
+}
+
+/// The committed events whose id starts with `prefix`, read the way the storage contract
+/// defines the table (lease heads → commit chains → Parquet objects, `load::storage`),
+/// never through the query service: `{"rows": n, "ids": {id: times stored},
+/// "shards": {shard: rows}}`.
+async fn stored_events(stack: &Stack, prefix: &str) -> Result<serde_json::Value, String> {
+    let shards = stack.shards.iter().map(|s| s.0.clone()).collect();
+    let store = crate::load::storage::Store::open(stack.aws.s3().await, &stack.bucket, shards);
+    let events = store.events().await.map_err(|e| format!("{e:#}"))?;
+    let mut ids: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut per_shard: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut rows = 0u64;
+    for e in events.iter().filter(|e| e.event_id.starts_with(prefix)) {
+        rows += 1;
+        *ids.entry(&e.event_id).or_default() += 1;
+        *per_shard.entry(&e.shard).or_default() += 1;
+    }
+    Ok(serde_json::json!({ "rows": rows, "ids": ids, "shards": per_shard }))
 }
 
 /// Lines of stdin, read on a plain thread (blocking reads; ends at EOF).
