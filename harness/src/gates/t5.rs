@@ -45,7 +45,8 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
                 num(f.pause_effect_slack_secs)
             ),
             p / 1000.0 >= want,
-        ),
+        )
+        .figure(p / 1000.0, None),
         None => Check::missing(
             "peak iterator age on the paused shards (the backlog built)",
             "no worker reported an iterator age for the paused shards",
@@ -132,7 +133,8 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
             format!("after {}", secs(ms)),
             format!("≤ {} s", num(allowed)),
             ms as f64 / 1000.0 <= allowed,
-        ),
+        )
+        .figure(ms as f64 / 1000.0, None),
         None => Check::new(
             format!(
                 "iterator age < {} s after the pause ends",

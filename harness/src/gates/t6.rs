@@ -28,12 +28,15 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         ))
         .copied()
         .unwrap_or(0.0);
-    let mut out = vec![Check::new(
-        format!("{name}'s port refused connections while it was down"),
-        format!("{} connections refused", num(refused)),
-        "> 0".into(),
-        refused > 0.0,
-    )];
+    let mut out = vec![
+        Check::new(
+            format!("{name}'s port refused connections while it was down"),
+            format!("{} connections refused", num(refused)),
+            "> 0".into(),
+            refused > 0.0,
+        )
+        .figure(refused, None),
+    ];
     let g = ev.failover.as_ref().and_then(|f| {
         f.gateways
             .iter()
@@ -65,6 +68,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
                 format!("≤ {} s", num(max)),
                 w as f64 / 1000.0 <= max,
             )
+            .figure(w as f64 / 1000.0, None)
         }
         None => Check::new(
             format!("error window of {name}'s traffic (first to last failed request)"),

@@ -76,6 +76,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
                     ),
                     ms as f64 / 1000.0 <= bound.min(relative),
                 )
+                .figure(ms as f64 / 1000.0, None)
             }
             None => Check::new(
                 "leases moved off the lost AZ (takeover)",
@@ -94,12 +95,15 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         .filter(|s| s.t_ms >= end)
         .filter_map(|s| s.fenced_writes.get(&worker).copied())
         .fold(0.0, f64::max);
-    out.push(Check::new(
-        "zombie writes refused (fenced) after the AZ returned",
-        format!("{} by {worker}", num(fenced)),
-        "> 0".into(),
-        fenced > 0.0,
-    ));
+    out.push(
+        Check::new(
+            "zombie writes refused (fenced) after the AZ returned",
+            format!("{} by {worker}", num(fenced)),
+            "> 0".into(),
+            fenced > 0.0,
+        )
+        .figure(fenced, None),
+    );
 
     // 4. Freshness back within bound after the AZ returned.
     let p99 = th.freshness.p99_ms_max;
