@@ -295,7 +295,9 @@ async fn drive(
     let mut tripped = live.tripped.clone();
     let outcome = tokio::select! {
         o = crate::load::run(&target, &load, tx) => Some(o),
-        _ = tripped.wait_for(|t| t.is_some()) => None,
+        // Only a tripped condition ends the load early (the channel stays open: `Live`
+        // holds its sender).
+        Ok(_) = tripped.wait_for(|t| t.is_some()) => None,
     };
     let _ = printer.await;
     let lease_ms = stack.spec.knobs.delivery_lease_ms.unwrap_or(10_000);

@@ -22,6 +22,8 @@ pub struct Live {
     stop_monitor: watch::Sender<bool>,
     /// Set when a stop condition trips.
     pub tripped: watch::Receiver<Option<Tripped>>,
+    /// Kept here so that `tripped` stays open (never "tripped") without conditions.
+    _trip: watch::Sender<Option<Tripped>>,
     started_unix_ms: i64,
 }
 
@@ -64,7 +66,7 @@ impl Live {
                 conditions,
                 timeline.clone(),
                 events.clone(),
-                trip_tx,
+                trip_tx.clone(),
                 monitor_rx,
             ));
         }
@@ -75,6 +77,7 @@ impl Live {
             stop_timeline,
             stop_monitor,
             tripped,
+            _trip: trip_tx,
             started_unix_ms,
         }
     }
