@@ -161,20 +161,21 @@ pub async fn resolve(
                 })
             };
             // Lost: blackholed both ways first (nothing more leaves the AZ), then every
-            // process frozen. Restored: processes first, then the network, so a zombie
-            // worker wakes up to a reachable backend and is fenced there.
+            // process frozen. Restored: the network first, then the processes, so a zombie
+            // worker wakes up to a reachable backend and its stale writes are refused there
+            // (fenced) rather than lost to a dead connection.
             let lose: Vec<Action> = std::iter::once(Action::Az {
                 az: az.clone(),
                 link: Link::Blackhole,
             })
             .chain(stop(Signal::Stop))
             .collect();
-            let restore: Vec<Action> = stop(Signal::Cont)
-                .chain(std::iter::once(Action::Az {
-                    az: az.clone(),
-                    link: Link::Open,
-                }))
-                .collect();
+            let restore: Vec<Action> = std::iter::once(Action::Az {
+                az: az.clone(),
+                link: Link::Open,
+            })
+            .chain(stop(Signal::Cont))
+            .collect();
             if e.verb == V::AzLoss {
                 Resolved {
                     shards: vec![],

@@ -78,12 +78,25 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
                 )
                 .figure(ms as f64 / 1000.0, None)
             }
-            None => Check::new(
-                "leases moved off the lost AZ (takeover)",
-                format!("{} shards of {worker} never taken over", held.len()),
-                format!("≤ {} s", num(bound)),
-                false,
-            ),
+            None => {
+                let observed = ev
+                    .faults
+                    .timeline
+                    .last()
+                    .map(|s| s.t_ms.saturating_sub(start))
+                    .unwrap_or(0);
+                Check::new(
+                    "leases moved off the lost AZ (takeover)",
+                    format!(
+                        "{} shards of {worker} never taken over in the {} observed",
+                        held.len(),
+                        secs(observed)
+                    ),
+                    format!("≤ {} s", num(bound)),
+                    false,
+                )
+                .figure(observed as f64 / 1000.0, None)
+            }
         }
     });
 

@@ -136,5 +136,5 @@ fn t7_turns_red_on_the_takeover_figure_with_a_lease_beyond_the_bound() {
             || leading_number(m.split("after").nth(1).unwrap_or("0")) > 15.0,
         "{takeover}"
     );
-    out.assert_red("T7", "taken over");
+    out.assert_red("T7", "leases moved off the lost AZ");
 }
