@@ -30,8 +30,6 @@ fn leading_number(s: &str) -> f64 {
 }
 
 #[test]
-#[ignore = "red today: T7 'zombie writes refused' reads 0 for delivery-c in the short gameday \
-            (T0, T2, T5, T6 green); open in issue 16, see the session 10 note"]
 fn a_short_gameday_passes_every_fault_gate_and_reports_the_timeline() {
     let out = short_run(
         "gameday",

@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 
+/// Renewals of an expired lease retried after one failed without an answer (at 50, 100,
+/// 200, 400, 800 ms) before the shard is given up without the store's word.
+const EXPIRED_RENEWAL_RETRIES: u32 = 5;
+
 type Encoding = Result<Result<Prepared, FlushError>, JoinError>;
 
 /// Resolves when the flush being encoded is ready; never when there is none.
@@ -392,25 +396,39 @@ impl Task {
         if self.last_lease_write.elapsed() < self.w.config.lease.renew() {
             return None;
         }
-        let next = Lease {
-            expires_at_ms: self.w.now_ms() + self.w.config.lease.duration_ms as i64,
-            ..self.state.held.lease.clone()
-        };
-        match lease::write(&self.w.store, &mut self.state.held, next).await {
-            Ok(()) => {
-                self.last_lease_write = Instant::now();
-                None
-            }
-            Err(StoreError::Precondition(_)) => {
-                Some(self.fail(FlushError::Fenced("lease renewal")))
-            }
-            Err(e) => {
-                tracing::warn!(shard = self.shard, %e, "lease renewal failed");
-                self.w.metrics.lease_error(&self.shard, "renew", e.reason());
-                if self.state.held.lease.is_expired(self.w.now_ms()) {
-                    Some(ShardExit::Lost)
-                } else {
-                    None
+        let mut retries = 0;
+        loop {
+            let next = Lease {
+                expires_at_ms: self.w.now_ms() + self.w.config.lease.duration_ms as i64,
+                ..self.state.held.lease.clone()
+            };
+            match lease::write(&self.w.store, &mut self.state.held, next).await {
+                Ok(()) => {
+                    self.last_lease_write = Instant::now();
+                    return None;
+                }
+                Err(StoreError::Precondition(_)) => {
+                    return Some(self.fail(FlushError::Fenced("lease renewal")));
+                }
+                Err(e) => {
+                    tracing::warn!(shard = self.shard, %e, retries, "lease renewal failed");
+                    self.w.metrics.lease_error(&self.shard, "renew", e.reason());
+                    if !self.state.held.lease.is_expired(self.w.now_ms()) {
+                        return None;
+                    }
+                    // Expired by our clock (a long pause, a frozen process) and the store
+                    // gave no answer: only it can say whether another worker took the
+                    // lease. Ask again — a pooled connection that died while we were away
+                    // fails at once, a fresh one gets the answer — before giving the
+                    // shard up unseen; a refusal is then counted as a fenced write.
+                    if retries == EXPIRED_RENEWAL_RETRIES {
+                        self.w
+                            .metrics
+                            .lease_change(&self.shard, "expired_unanswered");
+                        return Some(ShardExit::Lost);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << retries)).await;
+                    retries += 1;
                 }
             }
         }
