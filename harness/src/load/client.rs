@@ -29,6 +29,9 @@ pub struct Answer {
     pub status: u16,
     /// When the response head arrived (TTFB is measured from the scheduled time to this).
     pub at: Instant,
+    /// Time this attempt spent getting a token first (`POST /token`): the token
+    /// endpoint's, not the call's, so TTFB leaves it out.
+    pub token_wait: Duration,
     /// From `x-retry-after-ms` (sub-second) or `Retry-After` (seconds).
     pub retry_after: Option<Duration>,
     /// The gateway's reason code (`error` field) or `http_<status>` / `transport`.
@@ -202,12 +205,16 @@ impl Client {
         headers: &[(&'static str, &'static str)],
         body: Bytes,
     ) -> Answer {
-        let auth = match self.auth_header(tenant, gw).await {
+        let asked = Instant::now();
+        let auth = self.auth_header(tenant, gw).await;
+        let token_wait = asked.elapsed();
+        let auth = match auth {
             Ok(a) => a,
             Err(reason) => {
                 return Answer {
                     status: 0,
                     at: Instant::now(),
+                    token_wait,
                     retry_after: None,
                     reason,
                     body: Bytes::new(),
@@ -223,7 +230,10 @@ impl Client {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        answer(req.send().await).await
+        Answer {
+            token_wait,
+            ..answer(req.send().await).await
+        }
     }
 }
 
@@ -241,6 +251,7 @@ pub async fn answer(r: Result<reqwest::Response, reqwest::Error>) -> Answer {
             return Answer {
                 status: 0,
                 at,
+                token_wait: Duration::ZERO,
                 retry_after: None,
                 reason: reason.into(),
                 body: Bytes::new(),
@@ -272,6 +283,7 @@ pub async fn answer(r: Result<reqwest::Response, reqwest::Error>) -> Answer {
     Answer {
         status,
         at,
+        token_wait: Duration::ZERO,
         retry_after: ms.or(secs),
         reason,
         body,

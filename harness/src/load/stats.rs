@@ -120,9 +120,12 @@ impl Live {
     }
 }
 
-/// Records one attempt's answer (TTFB from `due`, the time it was scheduled to go).
+/// Records one attempt's answer (TTFB from `due`, the time it was scheduled to go, less
+/// the time it waited for a token: that is the token endpoint's latency, not the call's).
 pub fn attempt(step: &mut StepStats, live: &mut Live, due: Instant, a: &Answer) {
-    let ttfb = a.at.saturating_duration_since(due);
+    let ttfb =
+        a.at.saturating_duration_since(due)
+            .saturating_sub(a.token_wait);
     *step.ev.status_counts.entry(a.status).or_default() += 1;
     record(&mut step.ttfb_all, ttfb);
     record(&mut live.window_ttfb, ttfb);

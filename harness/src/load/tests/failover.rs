@@ -171,6 +171,7 @@ fn only_no_answer_counts_as_a_gateway_failure() {
     let a = |status: u16, reason: &str| Answer {
         status,
         at: Instant::now(),
+        token_wait: Default::default(),
         retry_after: None,
         reason: reason.into(),
         body: Default::default(),

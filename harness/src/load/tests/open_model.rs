@@ -3,7 +3,7 @@
 //! TTFB counts from the scheduled time, retries honour Retry-After, and a dead gateway
 //! is failed over.
 
-use super::fixture::{key_tenant as tenant, serve, spec, target};
+use super::fixture::{key_tenant as tenant, serve, spec, target, tenant as jwt_tenant};
 use crate::load::{Mix, run};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -146,4 +146,37 @@ async fn refusals_are_not_retried_and_a_dead_gateway_is_failed_over() {
         st.status_counts.contains_key(&0),
         "the dead gateway was tried: {st:?}"
     );
+}
+
+/// A JWT tenant's first request waits for its token; that wait is the token endpoint's,
+/// not the ingest call's: the gateway's TTFB (T1's p99) must not carry it. It did: on a
+/// 120-request short baseline the two first requests' token fetches were its p99.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttfb_does_not_include_fetching_a_token() {
+    let tokens = Arc::new(Mutex::new(0u64));
+    let t = tokens.clone();
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            post(move || {
+                let t = t.clone();
+                async move {
+                    *t.lock().unwrap() += 1;
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    r#"{"access_token":"t0k3n","expires_in":300}"#
+                }
+            }),
+        )
+        .route("/api/v1/write", post(|| async { StatusCode::NO_CONTENT }));
+    let (url, _stop) = serve(app).await;
+    let s = rw_only(100.0, 1.0); // one request of 100 samples
+    let (tx, _rx) = tokio::sync::watch::channel(Default::default());
+    let out = run(&target(vec![url], vec![jwt_tenant(0)]), &s, tx)
+        .await
+        .unwrap();
+    let st = &out.steps[0];
+    assert_eq!(st.status_counts.get(&204), Some(&1), "{st:?}");
+    assert_eq!(*tokens.lock().unwrap(), 1, "the token was fetched");
+    // The stub answers the write at once; 400 ms would be the token endpoint's.
+    assert!(st.ttfb_all.max_ms < 200.0, "{:?}", st.ttfb_all);
 }
