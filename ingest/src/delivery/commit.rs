@@ -46,6 +46,8 @@ impl FlushError {
 pub struct ShardState {
     pub held: Held,
     pub durable: BTreeMap<String, SeqNo>,
+    /// The chain as of the head, for checkpoints.
+    pub history: std::sync::Arc<super::history::History>,
 }
 
 impl ShardState {
@@ -139,7 +141,7 @@ pub fn prepare(
     }
     prune(&mut durable, &resume);
     let number = lease.commits + 1;
-    let commit = Commit {
+    let mut commit = Commit {
         shard_id: shard.clone(),
         epoch: lease.epoch,
         number,
@@ -148,7 +150,9 @@ pub fn prepare(
         objects: objects.iter().map(|o| o.meta.clone()).collect(),
         durable,
         resume,
+        checkpoint: None,
     };
+    commit.checkpoint = state.history.checkpoint_for(&commit);
     Ok(Prepared {
         objects,
         commit_key: commit_key(&shard, number, lease.epoch),
@@ -223,7 +227,11 @@ pub async fn execute(
         Err(e) => return Err(e.into()),
     }
     state.durable = p.commit.durable.clone();
+    state.history.committed(&p.commit);
     m.commits.get_or_create(&metrics::shard(&shard)).inc();
+    if p.commit.checkpoint.is_some() {
+        m.checkpoints.get_or_create(&metrics::shard(&shard)).inc();
+    }
     for o in &p.objects {
         let l = metrics::table(&shard, o.table);
         m.rows_written.get_or_create(&l).inc_by(o.meta.rows);

@@ -202,6 +202,39 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of the keys under `prefix` after `start_after`, and whether more follow.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max_keys: i32,
+    ) -> Result<(Vec<Listed>, bool), StoreError> {
+        let resp = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .max_keys(max_keys.max(1))
+            .send()
+            .await
+            .map_err(|e| transient("ListObjectsV2", prefix, &e))?;
+        let page = resp
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    last_modified_ms: o
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .unwrap_or(0),
+                })
+            })
+            .collect();
+        Ok((page, resp.is_truncated().unwrap_or(false)))
+    }
+
     /// HeadBucket: is S3 reachable and the bucket there?
     pub async fn check(&self) -> Result<(), StoreError> {
         self.client

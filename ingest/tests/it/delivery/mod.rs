@@ -3,6 +3,7 @@
 //! commit chain → Parquet) and compared item by item with what was put into Kinesis.
 
 mod balance;
+mod checkpoint;
 pub(crate) mod common;
 mod crash;
 pub(crate) mod envelopes;
@@ -10,3 +11,4 @@ mod errors;
 mod fencing;
 mod reader;
 mod roundtrip;
+mod sweeper;
