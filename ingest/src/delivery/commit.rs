@@ -2,10 +2,12 @@
 //! object (`If-None-Match: *`) naming its parent, the objects, the cumulative durable
 //! marks and the resume point, then the lease update (`If-Match`) that moves the head to
 //! it. Never another order. A flush is prepared once (rows encoded, commit built) and a
-//! failed attempt is retried with exactly the same bytes.
+//! failed attempt is retried with exactly the same bytes. While its writes are in flight
+//! the lease is kept renewed ([`Keepalive`]), so a slow flush is not overtaken.
 
 use super::buffer::PartitionBuffer;
 use super::hooks::{self, Hook, HookAction, Point};
+use super::keepalive::Keepalive;
 use super::lease::{self, Held};
 use super::metrics::{self, Metrics};
 use super::rows;
@@ -27,6 +29,10 @@ pub enum FlushError {
     /// A crash hook fired: the worker stops dead.
     #[error("crash point {0:?}")]
     Crash(Point),
+    /// The lease could not be renewed while the flush ran and has expired: the flush
+    /// gives up (another worker may own the shard by now).
+    #[error("lease expired during the flush")]
+    LeaseExpired,
 }
 
 impl FlushError {
@@ -36,6 +42,7 @@ impl FlushError {
             FlushError::Store(e) => e.reason(),
             FlushError::Encode(_) => "encode",
             FlushError::Crash(_) => "crash",
+            FlushError::LeaseExpired => "lease_expired",
         }
     }
 }
@@ -186,14 +193,15 @@ async fn seam(hook: Option<&Hook>, point: Point, shard: &str) -> Result<(), Flus
     }
 }
 
-/// Runs (or resumes) the protocol. On success the lease points at the new commit and
-/// `state` holds the new durable marks.
+/// Runs (or resumes) the protocol, the lease kept renewed by `keep` while data and
+/// commit objects are written (not during a stall seam: a stall stands for a paused
+/// process). On success the lease points at the new commit and `state` holds the new
+/// durable marks.
 pub async fn execute(
     store: &Store,
     state: &mut ShardState,
     p: &mut Prepared,
-    lease_ms: u64,
-    now_ms: impl Fn() -> i64,
+    keep: &mut Keepalive<'_>,
     hook: Option<&Hook>,
     m: &Metrics,
 ) -> Result<(), FlushError> {
@@ -201,12 +209,14 @@ pub async fn execute(
     let retry = p.attempted;
     p.attempted = true;
     for o in p.objects.iter_mut().filter(|o| !o.written) {
-        put_once(store, &o.meta.key, o.body.clone(), retry, "data object").await?;
+        let put = put_once(store, &o.meta.key, o.body.clone(), retry, "data object");
+        keep.around(&mut state.held, put).await??;
         o.written = true;
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {
-        put_once(store, &p.commit_key, p.commit.to_json(), retry, "commit").await?;
+        let put = put_once(store, &p.commit_key, p.commit.to_json(), retry, "commit");
+        keep.around(&mut state.held, put).await??;
         p.commit_written = true;
     }
     seam(hook, Point::AfterCommit, &shard).await?;
@@ -214,7 +224,7 @@ pub async fn execute(
         head: Some(p.commit_key.clone()),
         commits: p.commit.number,
         resume: p.commit.resume.clone(),
-        expires_at_ms: now_ms() + lease_ms as i64,
+        expires_at_ms: keep.expiry(),
         ..state.held.lease.clone()
     };
     match lease::write(store, &mut state.held, next).await {

@@ -12,6 +12,7 @@ pub mod commit;
 pub mod config;
 pub mod hooks;
 pub mod http;
+pub mod keepalive;
 pub mod lease;
 pub mod metrics;
 pub mod parquet;

@@ -21,6 +21,10 @@ pub enum StoreError {
         key: String,
         detail: String,
     },
+    /// The call ran past its timeout (`[aws]` timeouts, capped by the lease): a
+    /// blackholed or stalled endpoint. Worth retrying.
+    #[error("s3 {op} {key}: timed out")]
+    Timeout { op: &'static str, key: String },
 }
 
 impl StoreError {
@@ -29,6 +33,7 @@ impl StoreError {
         match self {
             StoreError::Precondition(_) => "precondition_failed",
             StoreError::Transient { .. } => "s3_error",
+            StoreError::Timeout { .. } => "timeout",
         }
     }
 }
@@ -44,6 +49,12 @@ fn transient<E: ProvideErrorMetadata + std::error::Error + 'static>(
     key: &str,
     e: &SdkError<E, Http>,
 ) -> StoreError {
+    if crate::aws::is_timeout(e) {
+        return StoreError::Timeout {
+            op,
+            key: key.to_string(),
+        };
+    }
     let detail = match (e.code(), status_of(e)) {
         (Some(code), status) => format!(
             "{code} (HTTP {}): {}",

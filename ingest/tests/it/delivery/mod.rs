@@ -10,3 +10,4 @@ mod errors;
 mod fencing;
 mod reader;
 mod roundtrip;
+mod slow_s3;
