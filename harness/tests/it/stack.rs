@@ -245,9 +245,8 @@ async fn the_default_stack_boots_ready_behind_az_proxies_and_an_az_cut_is_revers
     // Each gateway reaches Kinesis through its own egress route on its AZ's proxy, not
     // directly.
     for az in ["a", "b", "c"] {
-        let egress = format!(
-            r#"gameday_proxy_connections_total{{az="{az}",route="egress-gateway-{az}"}}"#
-        );
+        let egress =
+            format!(r#"gameday_proxy_connections_total{{az="{az}",route="egress-gateway-{az}"}}"#);
         assert!(m[&egress].as_f64().unwrap_or(0.0) >= 1.0, "{egress}: {m}");
     }
     assert!(
