@@ -149,7 +149,7 @@ async fn delivery(
     let has_id = toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("worker_id"));
     if let Some(az) = az {
         if !has_id {
-            config.worker_id = format!("delivery-{az}-{}", std::process::id());
+            config.worker_id = ingest::delivery::config::unique_worker_id(Some(&az));
         }
         config.az = az;
     }

@@ -104,6 +104,88 @@ pub struct ProbeEvidence {
     pub per_shard_ms: BTreeMap<String, Option<u64>>,
 }
 
+/// How the producers' and canaries' traffic fared when gateways stopped answering, as a
+/// load balancer's clients see it (issue 16; T6 judges it). Every `*_ms` is milliseconds
+/// since the load started (`load_started_unix_ms`), so a fault's wall-clock time maps
+/// onto it. "Failed" means no HTTP answer at all (refused, reset, timeout); a gateway
+/// that answers — even 5xx — is up.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FailoverEvidence {
+    /// Whether clients failed over (`LoadSpec::failover`); off = every request kept its
+    /// assigned gateway and was retried there.
+    pub enabled: bool,
+    /// Unix ms at the load's start: the origin of every `*_ms` below.
+    pub load_started_unix_ms: i64,
+    /// One per gateway, in `Target::gateways` order.
+    pub gateways: Vec<GatewayFailover>,
+}
+
+impl FailoverEvidence {
+    /// Names each gateway after the component at its URL (`(url, name)` pairs).
+    pub fn name_gateways(&mut self, components: &[(String, String)]) {
+        for g in &mut self.gateways {
+            g.name = components
+                .iter()
+                .find(|(url, _)| *url == g.url)
+                .map(|(_, name)| name.clone());
+        }
+    }
+}
+
+/// One gateway's outages and the traffic around them. The flat fields summarise
+/// `outages` (an outage = from a failed attempt to the gateway until it rejoins).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GatewayFailover {
+    /// Position in `Target::gateways`.
+    pub index: usize,
+    pub url: String,
+    /// Component name (`gateway-b`) when the run knows it.
+    pub name: Option<String>,
+    /// First attempt to it that failed (ms since the load's start); None = never failed.
+    pub first_failure_ms: Option<u64>,
+    /// Last attempt to it that failed.
+    pub last_failure_ms: Option<u64>,
+    /// The error window: last − first failed attempt within one outage, the longest
+    /// outage's (with one outage: `last_failure_ms − first_failure_ms`).
+    pub error_window_ms: Option<u64>,
+    /// Attempts sent to it that failed (in-flight ones at the failure included; health
+    /// checks not included).
+    pub failed_requests: u64,
+    /// Failover time: first failure → first 2xx on another gateway of a request assigned
+    /// to this one (the longest over its outages). None = traffic never moved (failover
+    /// off, or nothing else was up).
+    pub failover_ms: Option<u64>,
+    /// Requests assigned to it that another gateway answered with a 2xx while it was out.
+    pub rerouted_requests: u64,
+    /// Times it was marked down (failover on).
+    pub marked_down: u64,
+    /// Health checks (`/readyz`) of it that failed while it was down.
+    pub health_checks_failed: u64,
+    /// When its last outage ended: the health check that passed (failover on) or its
+    /// first answer again (failover off). None = never failed, or still out at the end.
+    pub rejoined_at_ms: Option<u64>,
+    /// Attempts it answered (any HTTP status) after that rejoin: it took traffic again.
+    pub requests_after_rejoin: u64,
+    /// Still marked down (or failing) when the load ended.
+    pub down_at_end: bool,
+    pub outages: Vec<Outage>,
+}
+
+/// One outage of a gateway, as its clients saw it (ms since the load's start).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Outage {
+    pub first_failure_ms: u64,
+    pub last_failure_ms: u64,
+    /// Attempts to it that failed during the outage.
+    pub failed_requests: u64,
+    /// First failure → first 2xx elsewhere of a request assigned to it.
+    pub failover_ms: Option<u64>,
+    /// Requests assigned to it answered with a 2xx by another gateway during the outage.
+    pub rerouted_requests: u64,
+    /// When it took traffic again; None = still out at the end of the load.
+    pub rejoined_at_ms: Option<u64>,
+}
+
 /// The rig's own health: a saturated rig makes a run invalid, not red.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SelfCheck {
@@ -131,4 +213,46 @@ pub struct RunEvidence {
     pub self_check: SelfCheck,
     /// Component counters scraped from `/metrics` at the end (name → value), for reports.
     pub component_counters: BTreeMap<String, f64>,
+    /// The fault timeline and what happened around it (empty without faults).
+    pub faults: FaultEvidence,
+    /// Gateway outages as the clients saw them, and their failover (T6).
+    pub failover: Option<FailoverEvidence>,
+}
+
+/// Faults: every fault's record, the run's event log, the SLI timeline sampled once a
+/// second, and the stop condition that aborted the run, if one did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FaultEvidence {
+    pub records: Vec<crate::faults::FaultRecord>,
+    pub events: Vec<crate::faults::Event>,
+    pub timeline: Vec<crate::monitor::Sample>,
+    pub windows: Vec<FaultWindow>,
+    pub stopped_by: Option<crate::faults::stop::Tripped>,
+    /// The delivery workers' lease period (T7's takeover reference), ms.
+    pub lease_period_ms: u64,
+    /// Unix ms when the load (and the event log's clock) started.
+    pub load_started_unix_ms: i64,
+}
+
+/// What was measured during a fault and in the same length of time after it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FaultWindow {
+    pub id: u64,
+    pub verb: String,
+    pub target: String,
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+    pub during: WindowFigures,
+    pub after: WindowFigures,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WindowFigures {
+    pub seconds: f64,
+    pub acked_per_sec_mean: f64,
+    pub throttled_429: u64,
+    pub server_5xx: u64,
+    pub worst_ttfb_p99_ms: f64,
+    pub worst_freshness_p99_ms: Option<f64>,
+    pub max_iterator_age_ms: f64,
 }

@@ -7,14 +7,19 @@ mod component;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
+#[allow(dead_code)] // the run-time API (inject/list/clear) is also the console's
+mod faults;
 mod gates;
 #[allow(dead_code)] // parts of the load API are for fault gates and tests
 mod load;
+mod monitor;
 mod report;
 mod run;
 mod scenario;
 #[allow(dead_code)] // the stack's API is driven by load/, scenario/ and gates/ as they land
 mod stack;
+#[allow(dead_code)] // the console streams it
+mod status;
 
 use clap::Parser;
 use std::process::ExitCode;

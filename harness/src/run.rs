@@ -7,8 +7,9 @@
 //! must fix before a run can mean anything (a bad scenario, a refused capacity plan, an
 //! unknown knob) is an error, exit 2.
 
+mod live;
 mod progress;
-mod specs;
+pub(crate) mod specs;
 
 use crate::cli::{GatesArgs, RunFlags, ScenarioArgs};
 use crate::evidence::RunEvidence;
@@ -19,6 +20,7 @@ use crate::stack::{self, Stack};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
@@ -45,6 +47,9 @@ pub fn gates(args: GatesArgs) -> anyhow::Result<ExitCode> {
         ("baseline", vec![GateId::T0, GateId::T1]),
         ("burst", vec![GateId::T2]),
         ("hygiene", vec![GateId::T3]),
+        ("shard-pause", vec![GateId::T5]),
+        ("gateway-kill", vec![GateId::T6]),
+        ("az-loss", vec![GateId::T7]),
     ]
     .into_iter()
     .map(|(name, gs)| {
@@ -86,10 +91,19 @@ pub fn gates(args: GatesArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // Gates this build cannot judge yet are reported as not run (JUnit <skipped/>),
+    // never as passed; they ride on the first run's report.
+    let unbuilt: Vec<gates::GateResult> = selected
+        .iter()
+        .filter_map(|g| g.not_built().map(|why| gates::GateResult::not_run(*g, why)))
+        .collect();
     let report = runtime()?.block_on(async {
         let mut runs = Vec::new();
         for s in &scenarios {
             runs.push(run_one(s, &args.flags).await?);
+        }
+        if let Some(first) = runs.first_mut() {
+            first.gates.extend(unbuilt);
         }
         anyhow::Ok(Report::new(runs))
     })?;
@@ -138,14 +152,6 @@ fn finish(report: &Report, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
 
 /// One scenario, judged. Errors only for what makes the run meaningless (exit 2).
 async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
-    if let Some(f) = s.file.faults.first() {
-        anyhow::bail!(
-            "{}: fault verb {:?} is not implemented yet (faults arrive with their gates); \
-             remove [[faults]] to run this scenario",
-            s.path.display(),
-            f.verb
-        );
-    }
     let started = Instant::now();
     let seed = s.file.seed.unwrap_or_else(rand::random);
     let run_dir = run_dir(s, flags);
@@ -160,6 +166,7 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
         s.load_secs()
     );
     println!("capacity plan: {plan}");
+    print_fault_plan(s, &stack_spec);
     println!("run directory: {}", run_dir.display());
 
     let mut ev = RunEvidence {
@@ -175,6 +182,7 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
             aborted = Some(format!("stack did not boot: {e}"));
         }
         Ok(stack) => {
+            let stack = Arc::new(stack);
             ev.stack_booted = true;
             ev.boot_ms = stack.boot_ms;
             println!(
@@ -192,22 +200,33 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
                 aborted = Some(format!("load stopped: {e:#}"));
             }
             ev.component_counters = stack.scrape().await;
-            if let Err(e) = stack.shutdown().await {
-                tracing::warn!("stack shutdown: {e:#}");
-            }
+            Stack::shutdown_shared(stack).await;
         }
     }
     let limits = stack::selfcheck::Thresholds::from(&s.thresholds.self_check);
     ev.self_check = sampler.finish(&limits).await;
 
-    let gate_results = gates::evaluate_all(s.gates(), &ev, &s.thresholds);
+    let gate_results = match &ev.faults.stopped_by {
+        // An aborted run judges nothing: its gates are reported as not run.
+        Some(t) => s
+            .gates()
+            .iter()
+            .map(|&g| {
+                gates::GateResult::not_run(
+                    g,
+                    format!("run aborted: stop condition {}", t.condition),
+                )
+            })
+            .collect(),
+        None => gates::evaluate_all(s.gates(), &ev, &s.thresholds),
+    };
     let validity = gates::validity(&ev, &s.thresholds);
     Ok(RunReport {
         scenario: s.name.clone(),
         scenario_file: s.path.display().to_string(),
         thresholds_file: s.thresholds_path.display().to_string(),
         seed,
-        verdict: RunReport::verdict_of(&validity, &gate_results),
+        verdict: RunReport::verdict_of(&validity, &gate_results, ev.faults.stopped_by.is_some()),
         duration_secs: started.elapsed().as_secs_f64(),
         plan: vec![plan.to_string()],
         validity,
@@ -217,18 +236,103 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
     })
 }
 
-/// Load with the progress line, then drain and the storage audit.
-async fn drive(s: &Scenario, seed: u64, stack: &Stack, ev: &mut RunEvidence) -> anyhow::Result<()> {
+/// The faults on the timeline, and those this backend cannot inject (listed before the
+/// run, never silently skipped: their gates are reported as not run).
+fn print_fault_plan(s: &Scenario, spec: &stack::StackSpec) {
+    if s.file.faults.is_empty() {
+        return;
+    }
+    let list: Vec<String> = s
+        .file
+        .faults
+        .iter()
+        .map(|f| {
+            let f = f.get_ref();
+            format!(
+                "{} {} at {} s{}",
+                f.verb,
+                f.target.as_deref().unwrap_or(""),
+                f.at_secs,
+                f.duration_secs
+                    .map(|d| format!(" for {d} s"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    println!("fault timeline: {}", list.join("; "));
+    if !matches!(spec.backend, stack::Backend::Embedded) {
+        let unsupported: Vec<String> = s
+            .file
+            .faults
+            .iter()
+            .map(|f| f.get_ref().verb)
+            .filter(|v| v.needs_backend_hooks())
+            .map(|v| v.to_string())
+            .collect();
+        if !unsupported.is_empty() {
+            println!(
+                "unsupported by this backend (their gates will be reported as not run): {}",
+                unsupported.join(", ")
+            );
+        }
+    }
+}
+
+/// Load with the progress line, faults on their timeline and stop conditions watching,
+/// then the faults repaired, the drain and the storage audit.
+async fn drive(
+    s: &Scenario,
+    seed: u64,
+    stack: &Arc<Stack>,
+    ev: &mut RunEvidence,
+) -> anyhow::Result<()> {
     let target = specs::target(stack);
-    let load = specs::load_spec(s, seed);
+    let mut load = specs::load_spec(s, seed);
+    load.failover = stack.spec.knobs.producers_failover;
     let (tx, rx) = tokio::sync::watch::channel(crate::load::Progress::default());
-    let printer = tokio::spawn(progress::print(rx));
-    let outcome = crate::load::run(&target, &load, tx).await;
+    let printer = tokio::spawn(progress::print(rx.clone()));
+    let live = live::Live::start(s, seed, stack, rx).await;
+    let mut tripped = live.tripped.clone();
+    let outcome = tokio::select! {
+        o = crate::load::run(&target, &load, tx) => Some(o),
+        // Only a tripped condition ends the load early (the channel stays open: `Live`
+        // holds its sender).
+        Ok(_) = tripped.wait_for(|t| t.is_some()) => None,
+    };
     let _ = printer.await;
-    let outcome = outcome?;
+    let lease_ms = stack.spec.knobs.delivery_lease_ms.unwrap_or(10_000);
+    let Some(outcome) = outcome else {
+        live.end_load("run aborted by a stop condition").await;
+        ev.faults = live.finish(lease_ms);
+        if let Some(t) = &ev.faults.stopped_by {
+            println!(
+                "\nrun ABORTED: stop condition {} tripped at {:.1} s (measured {:.1})",
+                t.condition,
+                t.at_ms as f64 / 1000.0,
+                t.figure
+            );
+        }
+        return Ok(());
+    };
+    live.end_load("load ended").await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            ev.faults = live.finish(lease_ms);
+            return Err(e);
+        }
+    };
     ev.steps = outcome.steps;
     ev.hygiene = outcome.hygiene;
     ev.probes = outcome.probes;
+    let mut failover = outcome.failover;
+    let names: Vec<(String, String)> = stack
+        .gateways
+        .iter()
+        .map(|c| (c.url.clone(), c.name.clone()))
+        .collect();
+    failover.name_gateways(&names);
+    ev.failover = Some(failover);
     println!(
         "load done; draining (up to {:.0} s) and auditing storage",
         load.drain_timeout_secs
@@ -239,8 +343,9 @@ async fn drive(s: &Scenario, seed: u64, stack: &Stack, ev: &mut RunEvidence) -> 
         Duration::from_secs_f64(load.drain_timeout_secs),
     )
     .await
-    .context("storage audit")?;
-    ev.audit = Some(audit);
+    .context("storage audit");
+    ev.faults = live.finish(lease_ms);
+    ev.audit = Some(audit?);
     Ok(())
 }
 

@@ -3,8 +3,11 @@
 //! the real AWS SDKs; the endpoint decides which backend answers.
 
 use crate::config::Secret;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_kinesis::error::DisplayErrorContext;
+use aws_sdk_s3::error::SdkError;
 use serde::Deserialize;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -16,6 +19,15 @@ pub struct AwsConfig {
     /// unset = the AWS SDK's default credential chain (real AWS).
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<Secret>,
+    /// Bound on opening a connection.
+    pub connect_timeout_ms: u64,
+    /// Bound on one attempt of a call (request sent, response headers back).
+    pub attempt_timeout_ms: u64,
+    /// Bound on a whole call. SDK retries are off, so one attempt is the whole call; both
+    /// bounds are set so that a retry config can never make a call unbounded. Above SQS's
+    /// longest long poll (20 s); delivery lowers all three to fit its lease
+    /// ([`AwsConfig::capped`]).
+    pub operation_timeout_ms: u64,
 }
 
 impl Default for AwsConfig {
@@ -25,6 +37,9 @@ impl Default for AwsConfig {
             region: "us-east-1".into(),
             access_key_id: None,
             secret_access_key: None,
+            connect_timeout_ms: 3_000,
+            attempt_timeout_ms: 30_000,
+            operation_timeout_ms: 30_000,
         }
     }
 }
@@ -37,15 +52,41 @@ impl AwsConfig {
             region: "us-east-1".into(),
             access_key_id: Some("test".into()),
             secret_access_key: Some(Secret::new("test")),
+            ..Self::default()
         }
     }
 
+    /// The same config with every timeout at most `cap` (a caller whose calls must end
+    /// within a deadline of its own, such as delivery's lease).
+    pub fn capped(&self, cap: Duration) -> Self {
+        let cap = cap.as_millis().max(1) as u64;
+        Self {
+            connect_timeout_ms: self.connect_timeout_ms.min(cap),
+            attempt_timeout_ms: self.attempt_timeout_ms.min(cap),
+            operation_timeout_ms: self.operation_timeout_ms.min(cap),
+            ..self.clone()
+        }
+    }
+
+    /// The timeouts every call made with these clients gets (a call past one fails with
+    /// the SDK's timeout error; see [`is_timeout`]).
+    pub fn timeouts(&self) -> TimeoutConfig {
+        let ms = |v: u64| Duration::from_millis(v.max(1));
+        TimeoutConfig::builder()
+            .connect_timeout(ms(self.connect_timeout_ms))
+            .operation_attempt_timeout(ms(self.attempt_timeout_ms))
+            .operation_timeout(ms(self.operation_timeout_ms))
+            .build()
+    }
+
     /// The shared SDK configuration. SDK retries are off: components retry themselves,
-    /// with their own backoff, deadlines and counters.
+    /// with their own backoff, deadlines and counters. Every call is bounded
+    /// ([`AwsConfig::timeouts`]): a blackholed or stalled endpoint fails a call, never hangs it.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(self.region.clone()))
-            .retry_config(aws_config::retry::RetryConfig::disabled());
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(self.timeouts());
         if let Some(ep) = &self.endpoint {
             loader = loader.endpoint_url(ep);
         }
@@ -76,6 +117,11 @@ impl AwsConfig {
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config().await)
     }
+}
+
+/// Whether a call failed because it ran past one of [`AwsConfig::timeouts`].
+pub fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
+    matches!(e, SdkError::TimeoutError(_))
 }
 
 /// A shard id and its hash-key range (inclusive), as ListShards reports them.

@@ -16,6 +16,8 @@ use fake::rand::rngs::SmallRng;
 use fake::rand::{RngExt, SeedableRng};
 use ingest::delivery::buffer::PartitionBuffer;
 use ingest::delivery::commit::{self, ShardState};
+use ingest::delivery::config::LeaseConfig;
+use ingest::delivery::keepalive::Keepalive;
 use ingest::delivery::lease;
 use ingest::delivery::metrics::{self as dmetrics, Metrics};
 use ingest::delivery::rows::BufferedRecord;
@@ -273,12 +275,25 @@ fn write_shard(
         };
         let mut prepared = commit::prepare(&state, parts, resume, ingest_now_ms())
             .map_err(|e| anyhow::anyhow!("encoding a flush of {id}: {e}"))?;
+        // A day-long lease renewed once a day: a bench flush never renews it.
+        let lease = LeaseConfig {
+            duration_ms: LEASE_MS,
+            renew_ms: LEASE_MS,
+        };
+        let mut last_write = Instant::now();
+        let mut keep = Keepalive {
+            store,
+            metrics,
+            shard: &id,
+            lease: &lease,
+            now_ms: &ingest_now_ms,
+            last_write: &mut last_write,
+        };
         rt.block_on(commit::execute(
             store,
             &mut state,
             &mut prepared,
-            LEASE_MS,
-            ingest_now_ms,
+            &mut keep,
             None,
             metrics,
         ))

@@ -1,5 +1,6 @@
 //! One check of a gate: a measured figure against its threshold, both as text a user
-//! reads in the summary, JUnit and Markdown, and the verdict.
+//! reads in the summary, JUnit and Markdown, and the verdict; the figure also as numbers
+//! (`value`, out of `of`), so that tests and tools read what was measured, not the label.
 
 use serde::Serialize;
 use std::fmt;
@@ -11,6 +12,11 @@ pub struct Check {
     pub measured: String,
     pub threshold: String,
     pub passed: bool,
+    /// The measured figure as a number (e.g. 3 acked records lost, 120.5 ms); `None` when
+    /// nothing was measured (missing evidence) or the check is not a number.
+    pub value: Option<f64>,
+    /// What `value` is a part of, when it is one (e.g. 3 lost *of 4 000 acked*).
+    pub of: Option<f64>,
 }
 
 impl fmt::Display for Check {
@@ -33,7 +39,16 @@ impl Check {
             measured,
             threshold,
             passed,
+            value: None,
+            of: None,
         }
+    }
+
+    /// The measured figure as numbers: `value`, out of `of` when it is a part of a whole.
+    pub fn figure(mut self, value: f64, of: Option<f64>) -> Self {
+        self.value = Some(value);
+        self.of = of;
+        self
     }
 
     /// Evidence the gate needs is missing: a failure, never a pass by default.
@@ -54,6 +69,7 @@ impl Check {
             threshold,
             r >= min,
         )
+        .figure(num as f64, Some(den as f64))
     }
 
     /// `num / den ≤ max`; `den == 0` is missing evidence.
@@ -69,6 +85,7 @@ impl Check {
             threshold,
             r <= max,
         )
+        .figure(num as f64, Some(den as f64))
     }
 
     /// A count that must stay at or below `max`; `note` adds where it came from.
@@ -78,7 +95,7 @@ impl Check {
         } else {
             format!("{n} ({note})")
         };
-        Check::new(what, measured, format!("≤ {max}"), n <= max)
+        Check::new(what, measured, format!("≤ {max}"), n <= max).figure(n as f64, None)
     }
 
     /// A latency in ms that must stay at or below `max_ms`; no samples is missing evidence.
@@ -90,7 +107,8 @@ impl Check {
     ) -> Self {
         let threshold = format!("≤ {} ms", num(max_ms));
         match ms {
-            Some(ms) => Check::new(what, format!("{} ms", num(ms)), threshold, ms <= max_ms),
+            Some(ms) => Check::new(what, format!("{} ms", num(ms)), threshold, ms <= max_ms)
+                .figure(ms, None),
             None => Check::missing(what, why_none, threshold),
         }
     }
@@ -133,7 +151,23 @@ mod tests {
         let c = Check::ratio_at_least("2xx at 1×", 0, 0, 0.999);
         assert!(!c.passed);
         assert!(c.measured.starts_with("no data"), "{c}");
+        assert_eq!(
+            (c.value, c.of),
+            (None, None),
+            "no figure when nothing counted"
+        );
         let c = Check::ms_at_most("TTFB p99", None, 25.0, "no answers");
         assert!(!c.passed);
+        assert_eq!(c.value, None);
+    }
+
+    #[test]
+    fn the_figure_is_carried_as_numbers() {
+        let c = Check::ratio_at_least("2xx at 1×", 10, 12, 0.999);
+        assert_eq!((c.value, c.of), (Some(10.0), Some(12.0)));
+        let c = Check::count_at_most("acked records lost", 3, 0, "of 4000 acked");
+        assert_eq!((c.value, c.of), (Some(3.0), None));
+        let c = Check::ms_at_most("TTFB p99", Some(31.25), 25.0, "");
+        assert_eq!(c.value, Some(31.25));
     }
 }

@@ -103,5 +103,6 @@ pub fn passing() -> RunEvidence {
             invalid_reason: None,
         },
         component_counters: BTreeMap::new(),
+        ..RunEvidence::default()
     }
 }

@@ -34,7 +34,9 @@ pub fn peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
         .collect()
 }
 
-/// Steps at ≤ 1× after the last peak step, settling steps left out: the recovery.
+/// The recovery: the first step at ≤ 1× after the last peak step that is not a
+/// settling step (later steps belong to other phases of a longer scenario, e.g. the
+/// `gameday` scenario's AZ loss, and are judged by their own gates).
 pub fn after_peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
     let peak = peak_multiplier(steps);
     let Some(last) = steps
@@ -45,8 +47,22 @@ pub fn after_peak(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
     };
     steps[last + 1..]
         .iter()
-        .filter(|s| s.multiplier <= 1.0 + EPS && !s.settle)
+        .find(|s| s.multiplier <= 1.0 + EPS && !s.settle)
+        .into_iter()
         .collect()
+}
+
+/// T2's window: from the first step above 1× through the recovery step (settling steps
+/// included). Errors outside it belong to other gates' windows.
+pub fn burst_window(steps: &[StepEvidence]) -> Vec<&StepEvidence> {
+    let Some(first) = steps.iter().position(|s| s.multiplier > 1.0 + EPS) else {
+        return Vec::new();
+    };
+    let end = after_peak(steps)
+        .first()
+        .and_then(|r| steps.iter().position(|s| std::ptr::eq(s, *r)))
+        .unwrap_or(steps.len() - 1);
+    steps[first..=end.max(first)].iter().collect()
 }
 
 /// Sums over some steps; latencies are the worst step's p99 (HDR summaries do not add).

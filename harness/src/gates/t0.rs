@@ -54,6 +54,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
             format!("≥ {} of them", pct(min)),
             ratio >= min,
         )
+        .figure(visible as f64, Some(total as f64))
     };
     out.push(check);
     out

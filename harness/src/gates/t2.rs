@@ -1,9 +1,10 @@
 //! T2: the burst — 3× absorbed (no 429); 5× goodput ≥ 95 % of min(offered, quota) with
-//! the excess shed by 429 + Retry-After; no 5xx of any kind (503 included) in the whole
-//! scenario; zero acked loss; SLIs back within thresholds after the burst.
+//! the excess shed by 429 + Retry-After; no 5xx of any kind (503 included) and no
+//! transport error in T2's window (the first step above 1× through the recovery step);
+//! zero acked loss; SLIs back within thresholds after the burst.
 
 use super::checks::{Check, num, pct};
-use super::steps::{absorbed, after_peak, names, peak, totals};
+use super::steps::{absorbed, after_peak, burst_window, names, peak, totals};
 use crate::evidence::{RunEvidence, StepEvidence};
 use crate::scenario::Thresholds;
 
@@ -46,16 +47,18 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         out.extend(peak_checks(&top, th));
     }
 
-    let all = totals(&ev.steps);
+    let window = burst_window(&ev.steps);
+    let span = names(&window);
+    let all = totals(window.iter().copied());
     out.push(Check::count_at_most(
-        "429 without Retry-After (whole run)",
+        format!("429 without Retry-After [{span}]"),
         all.throttled_429
             .saturating_sub(all.throttled_with_retry_after),
         b.throttled_without_retry_after_max,
         &format!("of {} 429s", all.throttled_429),
     ));
     out.push(Check::count_at_most(
-        "5xx of any kind (whole run)",
+        format!("5xx of any kind [{span}]"),
         all.server_5xx,
         b.server_errors_max,
         &format!(
@@ -64,7 +67,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         ),
     ));
     out.push(Check::count_at_most(
-        "transport errors (whole run)",
+        format!("transport errors [{span}]"),
         all.transport_errors,
         b.transport_errors_max,
         "refused, reset or timed out",
@@ -199,13 +202,16 @@ pub fn storage(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
             a.lost,
             s.lost_max,
             &format!("of {} acked", a.acked),
-        ),
+        )
+        .figure(a.lost as f64, Some(a.acked as f64)),
         Check::count_at_most(
             "delivery duplicates",
             a.delivery_duplicates,
             s.delivery_duplicates_max,
             "same shard + sequence number stored twice",
-        ),
-        Check::count_at_most("phantoms", a.phantoms, s.phantoms_max, "stored, never sent"),
+        )
+        .figure(a.delivery_duplicates as f64, Some(a.stored_rows as f64)),
+        Check::count_at_most("phantoms", a.phantoms, s.phantoms_max, "stored, never sent")
+            .figure(a.phantoms as f64, Some(a.stored_rows as f64)),
     ]
 }

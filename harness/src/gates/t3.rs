@@ -53,6 +53,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
             t.pii_found_max,
             &format!("of {} planted{}", h.planted_pii, listed(&a.pii_found)),
         )
+        .figure(a.pii_found.len() as f64, Some(h.planted_pii as f64))
     });
     out.push(Check::count_at_most(
         "labels outside the allowlist in storage",

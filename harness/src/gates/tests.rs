@@ -25,10 +25,20 @@ fn assert_red(r: &GateResult, what: &str, figure: &str) {
     assert!(r.measured.contains(figure), "measured: {}", r.measured);
 }
 
+/// The check of `r` whose label starts with `what`.
+fn check<'a>(r: &'a GateResult, what: &str) -> &'a Check {
+    r.checks
+        .iter()
+        .find(|c| c.what.starts_with(what))
+        .unwrap_or_else(|| panic!("{} has no check {what:?}: {:#?}", r.id, r.details))
+}
+
 #[test]
-fn a_good_run_passes_every_gate() {
+fn a_good_run_passes_every_gate_it_carries_evidence_for() {
+    // T0–T3 from the load and the audit; the fault gates have their own fixtures
+    // (fault_tests.rs); T4 and T8 are not built yet.
     let ev = passing();
-    for id in GateId::ALL {
+    for id in [GateId::T0, GateId::T1, GateId::T2, GateId::T3] {
         let r = judge(id, &ev);
         assert!(r.passed, "{id}: {:#?}", r.details);
         assert!(r.failure_message().is_none());
@@ -53,13 +63,21 @@ fn t0_red_when_a_canary_never_becomes_visible() {
     let r = judge(GateId::T0, &ev);
     assert_red(&r, "canaries visible", "11 of 12");
     assert!(r.measured.contains("studio-b/shardId-000000000002"));
+    let c = check(&r, "tenant/shard canaries visible");
+    assert_eq!((c.value, c.of), (Some(11.0), Some(12.0)));
 }
 
 #[test]
 fn t0_red_when_no_canary_was_probed() {
     let mut ev = passing();
     ev.probes = Default::default();
-    assert_red(&judge(GateId::T0, &ev), "canaries visible", "no data");
+    let r = judge(GateId::T0, &ev);
+    assert_red(&r, "canaries visible", "no data");
+    assert_eq!(
+        check(&r, "canaries visible").value,
+        None,
+        "nothing measured"
+    );
 }
 
 #[test]
@@ -159,15 +177,20 @@ fn t2_red_on_acked_loss_duplicates_or_phantoms() {
             1 => a.delivery_duplicates = 7,
             _ => a.phantoms = 7,
         }
-        assert_red(&judge(GateId::T2, &ev), what, "7");
+        let r = judge(GateId::T2, &ev);
+        assert_red(&r, what, "7");
+        assert_eq!(check(&r, what).value, Some(7.0));
     }
+    let r = judge(GateId::T2, &passing());
+    let acked = passing().audit.unwrap().acked as f64;
+    let lost = check(&r, "acked records lost");
+    assert_eq!((lost.value, lost.of), (Some(0.0), Some(acked)));
+    // No audit: the same label, red, but no figure — a test can tell it from a measured loss.
     let mut ev = passing();
     ev.audit = None;
-    assert_red(
-        &judge(GateId::T2, &ev),
-        "acked records lost",
-        "no storage audit",
-    );
+    let r = judge(GateId::T2, &ev);
+    assert_red(&r, "acked records lost", "no storage audit");
+    assert_eq!(check(&r, "acked records lost").value, None);
 }
 
 #[test]
@@ -261,6 +284,12 @@ fn t3_red_when_planted_pii_is_found_in_storage() {
     let r = judge(GateId::T3, &ev);
     assert_red(&r, "planted PII found in storage", "1 (of 50 planted");
     assert!(r.measured.contains("jane.doe@example.com"));
+    let c = check(&r, "planted PII found in storage");
+    assert_eq!((c.value, c.of), (Some(1.0), Some(50.0)));
+    let mut ev = passing();
+    ev.audit = None;
+    let r = judge(GateId::T3, &ev);
+    assert_eq!(check(&r, "planted PII found in storage").value, None);
     let mut ev = passing();
     ev.hygiene.planted_pii = 0;
     assert_red(
@@ -305,6 +334,7 @@ fn a_saturated_rig_makes_the_run_invalid_not_red() {
 #[test]
 fn gate_ids_parse_case_insensitively_and_unknown_ones_list_the_known() {
     assert_eq!("t2".parse::<GateId>().unwrap(), GateId::T2);
-    let e = "T5".parse::<GateId>().unwrap_err();
-    assert!(e.contains("T0, T1, T2, T3"), "{e}");
+    assert_eq!("t7".parse::<GateId>().unwrap(), GateId::T7);
+    let e = "T9".parse::<GateId>().unwrap_err();
+    assert!(e.contains("T0, T1, T2, T3, T4, T5, T6, T7, T8"), "{e}");
 }

@@ -180,6 +180,19 @@ impl Client {
         Err(last)
     }
 
+    /// A load balancer's health check of gateway `gw`: `GET /readyz` answered 2xx within
+    /// `timeout`.
+    pub async fn ready(&self, gw: usize, timeout: Duration) -> bool {
+        let base = &self.gateways[gw % self.gateways.len().max(1)];
+        let r = self
+            .http
+            .get(format!("{base}/readyz"))
+            .timeout(timeout)
+            .send()
+            .await;
+        r.is_ok_and(|r| r.status().is_success())
+    }
+
     /// One POST to gateway `gw`.
     pub async fn attempt(
         &self,

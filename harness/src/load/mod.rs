@@ -1,6 +1,7 @@
 //! The harness's load side: synthetic game-server producers (`shapes`, `payload`,
 //! `remote_write`, `otlp`, `events`, `producer`), open-model load over HTTPS
-//! (`open_model`, `client`, `stats`), the ledger of what was sent (`ledger`) and its
+//! (`open_model`, `client`, `stats`) failing over between gateways as a load balancer's
+//! clients do (`health`), the ledger of what was sent (`ledger`) and its
 //! independent audit of storage (`storage`, `audit`), hygiene traffic for T3
 //! (`hygiene`) and the canary probes (`probes`). The ledger's design is in `design.md`.
 //!
@@ -10,6 +11,7 @@
 pub mod audit;
 pub mod client;
 pub mod events;
+pub mod health;
 pub mod hygiene;
 pub mod ledger;
 pub mod open_model;
@@ -24,7 +26,9 @@ pub mod storage;
 #[cfg(test)]
 mod tests;
 
-use crate::evidence::{AuditEvidence, HygieneEvidence, ProbeEvidence, StepEvidence};
+use crate::evidence::{
+    AuditEvidence, FailoverEvidence, HygieneEvidence, ProbeEvidence, StepEvidence,
+};
 use ingest::aws::AwsConfig;
 use open_model::{Shared, StepPlan, Stream, lock};
 use producer::{Kind, Producers};
@@ -135,6 +139,10 @@ pub struct LoadSpec {
     /// Stored rows (series) per tenant catalog, at most; also kept under half the
     /// tenant's active-series budget.
     pub series_per_tenant: usize,
+    /// Producers and canaries move off a gateway that gives no answer (refused, reset,
+    /// timeout) and back when its health check passes, as a load balancer would. Off:
+    /// every request keeps its assigned gateway and is retried there (T6's break-it).
+    pub failover: bool,
 }
 
 impl Default for LoadSpec {
@@ -159,6 +167,7 @@ impl Default for LoadSpec {
             max_in_flight: 256,
             max_attempts: 3,
             series_per_tenant: 3_000,
+            failover: true,
         }
     }
 }
@@ -176,6 +185,9 @@ pub struct Progress {
     pub server_5xx: u64,
     pub ttfb_p99_ms: f64,
     pub freshness_p99_ms: Option<f64>,
+    /// Freshness in the last second, pending canaries counted at their age so far
+    /// (`Probes::window_freshness_ms`): what the fault gates' recovery checks read.
+    pub freshness_now_ms: Option<f64>,
 }
 
 pub struct LoadOutcome {
@@ -185,6 +197,8 @@ pub struct LoadOutcome {
     pub hygiene: HygieneEvidence,
     pub probes: ProbeEvidence,
     pub ledger: ledger::Ledger,
+    /// Gateway outages as producers and canaries saw them, and their failover.
+    pub failover: FailoverEvidence,
 }
 
 fn shares(values: impl Iterator<Item = f64> + Clone) -> Vec<f64> {
@@ -311,7 +325,10 @@ pub async fn run(
         ledger: Mutex::new(ledger),
         hygiene: Mutex::new(HygieneEvidence::default()),
         max_attempts: spec.max_attempts.max(1),
+        health: Mutex::new(health::Health::new(target.gateways.len(), spec.failover)),
+        started: std::time::Instant::now(),
     });
+    let load_started_unix_ms = open_model::now_ms();
     let probe = probes::Probes::new(
         target,
         &catalogs,
@@ -334,6 +351,14 @@ pub async fn run(
             None
         }
     };
+    let check_task = spec.failover.then(|| {
+        let (shared, client, stop) = (shared.clone(), client.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            let clock = || shared.ms_at(std::time::Instant::now());
+            let check = |gw: usize| client.ready(gw, Duration::from_secs(1));
+            health::check_loop(&shared.health, clock, check, stop).await
+        })
+    });
     let progress_task = {
         let (shared, probe, mut stop) = (shared.clone(), probe.clone(), stop_rx.clone());
         tokio::spawn(async move {
@@ -345,7 +370,8 @@ pub async fn run(
                     _ = stop.changed() => break,
                 }
                 let f = probe.freshness_p99_ms();
-                let p = lock(&shared.live).progress(f);
+                let mut p = lock(&shared.live).progress(f);
+                p.freshness_now_ms = probe.window_freshness_ms();
                 let _ = progress.send(p);
             }
         })
@@ -384,6 +410,10 @@ pub async fn run(
         let _ = t.await;
     }
     let _ = progress_task.await;
+    if let Some(t) = check_task {
+        let _ = t.await;
+    }
+    let failover = lock(&shared.health).evidence(&target.gateways, load_started_unix_ms);
     let mut steps: Vec<StepEvidence> = lock(&shared.steps).iter().map(|s| s.evidence()).collect();
     for (i, f) in probe.step_freshness() {
         if let Some(st) = steps.get_mut(i) {
@@ -406,6 +436,7 @@ pub async fn run(
         hygiene,
         probes,
         ledger,
+        failover,
     })
 }
 

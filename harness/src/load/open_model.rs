@@ -2,11 +2,15 @@
 //! arrival rate per step; requests are scheduled on a clock whatever the server does, go
 //! through a bounded send queue (a full queue drops the request, counted) to at most
 //! `max_in_flight` senders. Each sender makes bounded attempts: on 429, 503 or no answer
-//! it waits `Retry-After` (or a backoff) with jitter and tries again, the next gateway
-//! after a 5xx or a transport error. TTFB is measured from the scheduled time, so queueing
-//! in the rig or the server shows up as latency (no coordinated omission).
+//! it waits `Retry-After` (or a backoff) with jitter and tries again. Gateways are chosen
+//! through the shared health view (`health`): a gateway that gave no answer is marked
+//! down and the request goes again at once to one still up (failover off: it stays on its
+//! assigned gateway); after a 5xx the retry goes to another gateway. TTFB is measured
+//! from the scheduled time, so queueing in the rig or the server shows up as latency (no
+//! coordinated omission).
 
 use super::client::{Answer, Client};
+use super::health::{Attempt, Health};
 use super::ledger::{Fate, Ledger};
 use super::producer::{Class, Items, Job, Kind, Producers};
 use super::stats::{self, Live, StepStats};
@@ -33,6 +37,41 @@ pub struct Shared {
     pub ledger: Mutex<Ledger>,
     pub hygiene: Mutex<HygieneEvidence>,
     pub max_attempts: u32,
+    /// Which gateways are up, and the record of their outages.
+    pub health: Mutex<Health>,
+    /// The load's start: the origin of the health view's clock.
+    pub started: Instant,
+}
+
+impl Shared {
+    /// Milliseconds from the load's start to `at`.
+    pub fn ms_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_millis() as u64
+    }
+
+    /// Records an attempt of a request assigned to `home` sent to `sent`, and returns
+    /// the gateway for its next attempt (the same one after a 429).
+    pub fn after_attempt(&self, home: usize, sent: usize, a: &Answer) -> usize {
+        let now = self.ms_at(a.at);
+        let mut h = lock(&self.health);
+        h.record(home, sent, attempt_of(a), now);
+        if a.ambiguous() {
+            h.route(home, Some(sent))
+        } else {
+            sent
+        }
+    }
+}
+
+/// What an answer says about the gateway's health: no answer at all (refused, reset,
+/// timeout) is a transport failure; a token that could not be fetched says nothing about
+/// this gateway (`auth_header` tried every gateway).
+pub fn attempt_of(a: &Answer) -> Attempt {
+    if a.status == 0 && matches!(a.reason.as_str(), "transport" | "timeout") {
+        Attempt::Transport
+    } else {
+        Attempt::Answered { ok: a.ok() }
+    }
 }
 
 /// One stream's arrival process.
@@ -194,7 +233,8 @@ fn retry_wait(a: &Answer, attempt: u32, rng: &mut SmallRng) -> Duration {
 /// Sends a job with bounded retries and records everything it learned.
 pub async fn execute(shared: &Shared, client: &Client, job: Job, mut rng: SmallRng) {
     let mut due = job.due;
-    let mut gw = job.gateway;
+    let home = job.gateway;
+    let mut gw = lock(&shared.health).route(home, None);
     let mut attempt = 0u32;
     let mut saw_ambiguous = false;
     let answer = loop {
@@ -220,16 +260,18 @@ pub async fn execute(shared: &Shared, client: &Client, job: Job, mut rng: SmallR
                 stats::attempt(st, &mut live, due, &a);
             }
         }
+        let sent = gw;
+        gw = shared.after_attempt(home, sent, &a);
         if !a.retryable() || attempt >= shared.max_attempts {
             break a;
         }
         saw_ambiguous |= a.ambiguous();
-        if a.ambiguous() {
-            gw += 1; // fail over to the next gateway
-        }
-        let wait = retry_wait(&a, attempt, &mut rng);
         lock(&shared.ledger).counts.retries += 1;
-        tokio::time::sleep(wait).await;
+        // Failing over from a gateway that gave no answer: at once, as a load balancer
+        // does; otherwise honour Retry-After or back off.
+        if gw == sent || attempt_of(&a) != Attempt::Transport {
+            tokio::time::sleep(retry_wait(&a, attempt, &mut rng)).await;
+        }
         due = Instant::now();
     };
     settle(shared, &job, &answer, saw_ambiguous);

@@ -1,14 +1,16 @@
 //! Canary probes: for every tenant and shard a series whose partition key lands on that
 //! shard (found with the gateway's public `ingest::keys` functions). Every interval each
-//! canary sends a marker sample (its value unique in the run) through a gateway; the
+//! canary sends a marker sample (its value unique in the run) through a gateway, chosen
+//! through the producers' health view (canaries fail over too); the
 //! prober polls the query service (`POST /v1/query`, the tenant's own credentials) until
 //! the marker is visible. Freshness = send → visible, as a user sees it, in an HDR
 //! histogram over all canaries; per shard the last observed figure.
 
 use super::Target;
 use super::client::{Client, answer};
+use super::health::Attempt;
 use super::ledger::{Fate, sample_id};
-use super::open_model::{Shared, lock, now_ms};
+use super::open_model::{Shared, attempt_of, lock, now_ms};
 use super::producer::Kind;
 use super::remote_write;
 use super::shapes::Catalog;
@@ -102,6 +104,9 @@ struct State {
     per_step: BTreeMap<usize, Histogram<u64>>,
     per_shard: BTreeMap<String, Option<u64>>,
     next_marker: u64,
+    /// Worst freshness of the canaries that became visible since the last
+    /// `window_freshness_ms` (the live timeline's figure).
+    window_worst: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -164,6 +169,7 @@ impl Probes {
                     per_step: BTreeMap::new(),
                     per_shard,
                     next_marker: 1,
+                    window_worst: None,
                 }),
             }),
         }
@@ -172,6 +178,19 @@ impl Probes {
     pub fn freshness_p99_ms(&self) -> Option<f64> {
         let s = lock(&self.inner.state);
         (!s.hist.is_empty()).then(|| s.hist.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    /// Freshness as a user sees it right now: the worst of the canaries that became
+    /// visible since the last call and the age of every canary still not visible (a
+    /// stuck shard shows as growing staleness, not as silence). Starts the next window.
+    pub fn window_freshness_ms(&self) -> Option<f64> {
+        let mut s = lock(&self.inner.state);
+        let pending = s.pending.iter().map(|p| p.sent.elapsed()).max();
+        let worst = match (s.window_worst.take(), pending) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        worst.map(|d| d.as_secs_f64() * 1000.0)
     }
 
     /// Freshness of the canaries sent in each step (steps without a visible canary are
@@ -263,17 +282,20 @@ impl Probes {
                     })
                     .collect();
                 let body = remote_write::encode(series);
-                let gw = (round as usize + tenant as usize) % this.inner.gateways;
+                // Through the shared health view: a canary fails over as a producer does.
+                let home = (round as usize + tenant as usize) % this.inner.gateways;
+                let shared = &this.inner.shared;
+                let mut gw = lock(&shared.health).route(home, None);
                 let sent = Instant::now();
                 let sent_ms = now_ms();
-                let step = lock(&this.inner.shared.live).step_index;
+                let step = lock(&shared.live).step_index;
                 let mut a = None;
-                for attempt in 0..3usize {
+                for _ in 0..3usize {
                     let r = this
                         .inner
                         .client
                         .attempt(
-                            gw + attempt,
+                            gw,
                             tenant,
                             Kind::RemoteWrite.path(),
                             Kind::RemoteWrite.headers(),
@@ -282,11 +304,16 @@ impl Probes {
                         .await;
                     let retry = r.retryable();
                     let wait = r.retry_after.unwrap_or(Duration::from_millis(200));
+                    let from = gw;
+                    gw = shared.after_attempt(home, from, &r);
+                    let moved = gw != from && attempt_of(&r) == Attempt::Transport;
                     a = Some(r);
                     if !retry {
                         break;
                     }
-                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                    if !moved {
+                        tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                    }
                 }
                 let fate = match &a {
                     Some(a) if a.ok() => Fate::Acked,
@@ -359,6 +386,7 @@ impl Probes {
                     let ms = now.duration_since(p.sent);
                     record(&mut s.hist, ms);
                     record(s.per_step.entry(p.step).or_insert_with(histogram), ms);
+                    s.window_worst = Some(s.window_worst.map_or(ms, |w| w.max(ms)));
                     s.visible += 1;
                     let key = self.key(&s, p.canary);
                     s.per_shard.insert(key, Some(ms.as_millis() as u64));

@@ -110,6 +110,7 @@ impl Live {
             server_5xx: self.server_5xx,
             ttfb_p99_ms: self.window_ttfb.value_at_quantile(0.99) as f64 / 1000.0,
             freshness_p99_ms,
+            freshness_now_ms: None,
         };
         self.window_start = now;
         self.window_offered = 0;

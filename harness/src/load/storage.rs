@@ -2,7 +2,8 @@
 //! (never the query service's): every shard's lease head (`_leases/<shard>.json`), its
 //! commit chain walked back through `parent`, and every data object the chain lists, read
 //! with the parquet crate's arrow reader and handed row by row to the [`Auditor`].
-//! Also the cheap drain check: committed rows counted from the chains alone.
+//! Also the cheap drain check: committed rows counted from the chains alone, and the
+//! committed events as plain rows (the stack's integration tests count them with it).
 
 use super::Target;
 use super::audit::{Auditor, Provenance, SampleRow};
@@ -28,12 +29,28 @@ pub struct Store {
     commit_rows: std::sync::Mutex<HashMap<String, (u64, Option<String>)>>,
 }
 
+/// One event row of the table: who sent it, its id, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredEvent {
+    pub tenant: String,
+    pub event_id: String,
+    pub shard: String,
+    pub seq: String,
+    pub sub_seq: u32,
+}
+
 impl Store {
     pub async fn new(target: &Target) -> Store {
+        let shards = target.shards.iter().map(|s| s.0.clone()).collect();
+        Store::open(target.aws.s3().await, &target.bucket, shards)
+    }
+
+    /// The table of `bucket` over the stream's `shards`.
+    pub fn open(s3: aws_sdk_s3::Client, bucket: &str, shards: Vec<String>) -> Store {
         Store {
-            s3: target.aws.s3().await,
-            bucket: target.bucket.clone(),
-            shards: target.shards.iter().map(|s| s.0.clone()).collect(),
+            s3,
+            bucket: bucket.to_string(),
+            shards,
             commit_rows: Default::default(),
         }
     }
@@ -144,8 +161,12 @@ impl Store {
         }
     }
 
-    /// Reads every object listed by the chains reachable from the lease heads.
-    pub async fn read_all(&self, auditor: &mut Auditor<'_>) -> anyhow::Result<u64> {
+    /// Every data object listed by the chains reachable from the lease heads, with its
+    /// kind and bytes, handed to `each` (shard, key, kind, bytes); returns how many.
+    async fn each_object(
+        &self,
+        mut each: impl FnMut(&str, &str, Kind, Bytes) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
         let mut objects = 0u64;
         for (shard, lease) in self.leases().await? {
             let Some(head) = lease.and_then(|l| l.head) else {
@@ -161,14 +182,60 @@ impl Store {
                     let bytes = self.get(&o.key).await?.with_context(|| {
                         format!("{shard}: committed object {} is missing", o.key)
                     })?;
-                    read_object(bytes, kind, auditor)
-                        .with_context(|| format!("reading {}", o.key))?;
+                    each(&shard, &o.key, kind, bytes)?;
                     objects += 1;
                 }
             }
         }
         Ok(objects)
     }
+
+    /// Reads every object listed by the chains reachable from the lease heads.
+    pub async fn read_all(&self, auditor: &mut Auditor<'_>) -> anyhow::Result<u64> {
+        self.each_object(|_, key, kind, bytes| {
+            read_object(bytes, kind, auditor).with_context(|| format!("reading {key}"))
+        })
+        .await
+    }
+
+    /// Every event row of the table (a row stored twice is listed twice).
+    pub async fn events(&self) -> anyhow::Result<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        self.each_object(|_, key, kind, bytes| {
+            if table_name(kind) == "events" {
+                read_events(bytes, &mut out).with_context(|| format!("reading {key}"))?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+/// Appends the rows of one events object.
+fn read_events(bytes: Bytes, out: &mut Vec<StoredEvent>) -> anyhow::Result<()> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+    for batch in reader {
+        let batch = batch?;
+        let tenant = strings(&batch, "tenant")?;
+        let id = strings(&batch, "event_id")?;
+        let shard = strings(&batch, ingest::table::schema::KINESIS_SHARD)?;
+        let seq = strings(&batch, ingest::table::schema::KINESIS_SEQ)?;
+        let sub = batch
+            .column_by_name(ingest::table::schema::SUB_SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+            .context("sub_seq missing or not u32")?;
+        for i in 0..batch.num_rows() {
+            out.push(StoredEvent {
+                tenant: tenant.value(i).to_string(),
+                event_id: id.value(i).to_string(),
+                shard: shard.value(i).to_string(),
+                seq: seq.value(i).to_string(),
+                sub_seq: sub.value(i),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> anyhow::Result<StringArray> {

@@ -7,13 +7,16 @@ use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
     let tests: usize = report.runs.iter().map(|r| r.gates.len()).sum();
-    let failures = count(report, |r, g| r.verdict != Verdict::Invalid && !g.passed);
+    let failures = count(report, |r, g| {
+        r.verdict != Verdict::Invalid && !g.passed && g.not_run.is_none()
+    });
+    let skipped = count(report, |_, g| g.not_run.is_some());
     let errors = count(report, |r, _| r.verdict == Verdict::Invalid);
     let time: f64 = report.runs.iter().map(|r| r.duration_secs).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"gameday\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{time:.3}\">"
+        "<testsuites name=\"gameday\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{time:.3}\">"
     );
     for run in &report.runs {
         suite(&mut out, run);
@@ -33,11 +36,20 @@ fn count(report: &Report, f: impl Fn(&RunReport, &crate::gates::GateResult) -> b
 
 fn suite(out: &mut String, run: &RunReport) {
     let invalid = run.verdict == Verdict::Invalid;
-    let failures = run.gates.iter().filter(|g| !invalid && !g.passed).count();
-    let errors = if invalid { run.gates.len() } else { 0 };
+    let failures = run
+        .gates
+        .iter()
+        .filter(|g| !invalid && !g.passed && g.not_run.is_none())
+        .count();
+    let skipped = run.gates.iter().filter(|g| g.not_run.is_some()).count();
+    let errors = if invalid {
+        run.gates.len() - skipped
+    } else {
+        0
+    };
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{:.3}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
         esc(&format!("scenario {}", run.scenario)),
         run.gates.len(),
         run.duration_secs
@@ -60,7 +72,13 @@ fn suite(out: &mut String, run: &RunReport) {
             esc(&format!("{} {}", g.id, g.name))
         );
         let body = g.details.join("\n");
-        if invalid {
+        if let Some(why) = &g.not_run {
+            let _ = writeln!(
+                out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                esc(&format!("not run: {why}"))
+            );
+        } else if invalid {
             let _ = writeln!(
                 out,
                 ">\n      <error type=\"invalid-run\" message=\"{}\">{}</error>\n    </testcase>",
@@ -81,6 +99,42 @@ fn suite(out: &mut String, run: &RunReport) {
                 esc(&body)
             );
         }
+    }
+    // The fault timeline, for CI logs: every start and end with its time.
+    let f = &run.evidence.faults;
+    let mut events: Vec<String> = f
+        .events
+        .iter()
+        .map(|e| {
+            format!(
+                "{:>8.1} s  {:?}  {}",
+                e.at_ms as f64 / 1000.0,
+                e.kind,
+                e.detail
+            )
+        })
+        .collect();
+    for w in &f.windows {
+        events.push(format!(
+            "fault {} {} {}: during {} 429 / {} 5xx / worst TTFB p99 {:.1} ms / max iterator age {:.1} s; after {} 429 / {} 5xx / worst TTFB p99 {:.1} ms",
+            w.id,
+            w.verb,
+            w.target,
+            w.during.throttled_429,
+            w.during.server_5xx,
+            w.during.worst_ttfb_p99_ms,
+            w.during.max_iterator_age_ms / 1000.0,
+            w.after.throttled_429,
+            w.after.server_5xx,
+            w.after.worst_ttfb_p99_ms
+        ));
+    }
+    if !events.is_empty() {
+        let _ = writeln!(
+            out,
+            "    <system-out>fault timeline:&#10;{}</system-out>",
+            esc(&events.join("\n"))
+        );
     }
     out.push_str("  </testsuite>\n");
 }

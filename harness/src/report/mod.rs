@@ -23,6 +23,8 @@ pub enum Verdict {
     Passed,
     Failed,
     Invalid,
+    /// A stop condition tripped: faults and load were stopped, nothing was judged.
+    Aborted,
 }
 
 impl Verdict {
@@ -33,6 +35,7 @@ impl Verdict {
             Verdict::Passed => 0,
             Verdict::Failed => 1,
             Verdict::Invalid => 3,
+            Verdict::Aborted => 4,
         }
     }
 
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::Passed => "PASSED",
             Verdict::Failed => "FAILED",
             Verdict::Invalid => "INVALID",
+            Verdict::Aborted => "ABORTED",
         }
     }
 }
@@ -66,10 +70,18 @@ pub struct RunReport {
 
 impl RunReport {
     /// The verdict of gates + validity: an invalid run is INVALID whatever its gates say.
-    pub fn verdict_of(validity: &Validity, gates: &[GateResult]) -> Verdict {
-        if !validity.valid {
+    /// Gates that were not run (not built yet, unsupported by the backend) neither pass
+    /// nor fail the run; they are listed as not run.
+    pub fn verdict_of(validity: &Validity, gates: &[GateResult], aborted: bool) -> Verdict {
+        if aborted {
+            Verdict::Aborted
+        } else if !validity.valid {
             Verdict::Invalid
-        } else if gates.iter().all(|g| g.passed) {
+        } else if gates
+            .iter()
+            .filter(|g| g.not_run.is_none())
+            .all(|g| g.passed)
+        {
             Verdict::Passed
         } else {
             Verdict::Failed
@@ -90,6 +102,8 @@ impl Report {
     pub fn new(runs: Vec<RunReport>) -> Report {
         let verdict = if runs.iter().any(|r| r.verdict == Verdict::Failed) {
             Verdict::Failed
+        } else if runs.iter().any(|r| r.verdict == Verdict::Aborted) {
+            Verdict::Aborted
         } else if runs.iter().any(|r| r.verdict == Verdict::Invalid) {
             Verdict::Invalid
         } else {

@@ -12,6 +12,16 @@ pub fn summary_table(run: &RunReport) -> String {
         .set_width(120)
         .set_header(["gate", "check", "measured", "threshold", "result"]);
     for g in &run.gates {
+        if let Some(why) = &g.not_run {
+            table.add_row([
+                format!("{} {}\nNOT RUN", g.id, g.name),
+                "—".into(),
+                "not run".into(),
+                "—".into(),
+                why.clone(),
+            ]);
+            continue;
+        }
         for (i, c) in g.checks.iter().enumerate() {
             let gate = if i == 0 {
                 format!(
@@ -38,6 +48,17 @@ pub fn summary_table(run: &RunReport) -> String {
         run.seed,
         run.verdict.label()
     );
+    let f = &run.evidence.faults;
+    if !f.events.is_empty() {
+        out.push_str("fault timeline:\n");
+        for e in &f.events {
+            out.push_str(&format!(
+                "  {:>7.1} s  {}\n",
+                e.at_ms as f64 / 1000.0,
+                e.detail
+            ));
+        }
+    }
     if let Some(why) = &run.aborted {
         out.push_str(&format!("run stopped early: {why}\n"));
     }

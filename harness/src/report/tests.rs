@@ -6,14 +6,14 @@ use crate::gates::{GateId, evaluate_all, validity};
 
 fn run_of(ev: RunEvidence) -> RunReport {
     let th = thresholds();
-    let gates = evaluate_all(&GateId::ALL, &ev, &th);
+    let gates = evaluate_all(&[GateId::T0, GateId::T1, GateId::T2, GateId::T3], &ev, &th);
     let validity = validity(&ev, &th);
     RunReport {
         scenario: ev.scenario.clone(),
         scenario_file: "scenarios/burst.toml".into(),
         thresholds_file: "scenarios/thresholds.toml".into(),
         seed: ev.seed,
-        verdict: RunReport::verdict_of(&validity, &gates),
+        verdict: RunReport::verdict_of(&validity, &gates, false),
         duration_secs: 123.4,
         plan: vec!["4 shards carry 4,000 records/s; quotas admit 80,000 samples/s".into()],
         validity,
@@ -146,4 +146,34 @@ fn an_invalid_run_is_an_error_in_junit_not_a_failure() {
 fn xml_escaping_keeps_the_file_well_formed() {
     assert_eq!(junit::esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
     assert_eq!(junit::esc("x\u{1}y\nz"), "x\u{FFFD}y&#10;z");
+}
+
+#[test]
+fn gates_not_run_are_skipped_not_passed_and_an_aborted_run_exits_4() {
+    let mut run = run_of(passing());
+    run.gates.push(crate::gates::GateResult::not_run(
+        GateId::T4,
+        "dashboard replay is not built yet",
+    ));
+    run.verdict = RunReport::verdict_of(&run.validity, &run.gates, false);
+    assert_eq!(run.verdict, Verdict::Passed, "a gate not run fails nothing");
+    let junit = junit::render(&Report::new(vec![run.clone()]));
+    assert!(junit.contains("skipped=\"1\""), "{junit}");
+    assert!(
+        junit.contains("<skipped message=\"not run: dashboard replay is not built yet\"/>"),
+        "{junit}"
+    );
+    let md = markdown::render(&Report::new(vec![run.clone()]));
+    assert!(
+        md.contains("| **T4** dashboard replay | — | not run |"),
+        "{md}"
+    );
+    assert!(summary_table(&run).contains("NOT RUN"));
+
+    let aborted = RunReport {
+        verdict: RunReport::verdict_of(&run.validity, &run.gates, true),
+        ..run
+    };
+    assert_eq!(aborted.verdict, Verdict::Aborted);
+    assert_eq!(Report::new(vec![aborted]).exit_code, 4);
 }

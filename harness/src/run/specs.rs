@@ -154,6 +154,15 @@ pub fn knobs(sets: &[String]) -> anyhow::Result<Knobs> {
         match key {
             "gateway_pii_detectors" => k.gateway_pii_detectors = flag()?,
             "query_sees_data" => k.query_sees_data = flag()?,
+            "producers_failover" => k.producers_failover = flag()?,
+            "delivery_resume_at_latest" => k.delivery_resume_at_latest = flag()?,
+            "delivery_lease_ms" => {
+                let ms: u64 = value.parse().map_err(|_| {
+                    anyhow::anyhow!("--set delivery_lease_ms: expected milliseconds, got {value:?}")
+                })?;
+                anyhow::ensure!(ms >= 1000, "--set delivery_lease_ms: at least 1000");
+                k.delivery_lease_ms = Some(ms);
+            }
             "gateway_ack_then_drop" => match value.parse::<bool>() {
                 Ok(on) => k.gateway_ack_then_drop = on,
                 // A fail-rs action, e.g. "10%return".
@@ -164,7 +173,8 @@ pub fn knobs(sets: &[String]) -> anyhow::Result<Knobs> {
             },
             other => anyhow::bail!(
                 "--set {other}: unknown knob; known: gateway_pii_detectors, \
-                 gateway_ack_then_drop (true|false|<fail-rs action>), query_sees_data"
+                 gateway_ack_then_drop (true|false|<fail-rs action>), query_sees_data, \
+                 producers_failover, delivery_lease_ms, delivery_resume_at_latest"
             ),
         }
     }

@@ -33,10 +33,13 @@ pub struct ScenarioFile {
     pub tenants: TenantsSection,
     #[serde(default)]
     pub load: LoadSection,
-    /// Faults on a timeline. No fault verb is implemented yet: a scenario with faults is
-    /// refused at run time, naming the verb.
+    /// Faults on the load's timeline (see docs/scenarios.md, "Faults").
     #[serde(default)]
-    pub faults: Vec<FaultEntry>,
+    pub faults: Vec<Spanned<FaultEntry>>,
+    /// Abort conditions (as AWS FIS has): a run that trips one is stopped and reported
+    /// as aborted.
+    #[serde(default)]
+    pub stop_conditions: Vec<Spanned<crate::faults::stop::StopCondition>>,
 }
 
 fn default_thresholds() -> PathBuf {
@@ -193,34 +196,7 @@ impl BadEntry {
     }
 }
 
-/// A fault on the timeline: `verb` against `target`, from `at_secs` for `duration_secs`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultEntry {
-    pub verb: FaultVerb,
-    #[serde(default)]
-    pub target: Option<String>,
-    #[serde(default)]
-    pub at_secs: f64,
-    #[serde(default)]
-    pub duration_secs: Option<f64>,
-}
-
-/// The fault vocabulary of DESIGN.md. Any other verb is refused with this list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultVerb {
-    ShardPause,
-    ShardThrottle,
-    GatewayKill,
-    GatewayRestart,
-    WorkerStall,
-    AzLoss,
-    AzRestore,
-    Latency,
-    S3Errors,
-    SqsErrors,
-}
+pub use crate::faults::FaultEntry;
 
 /// A number > 0 (refused while parsing, so the error names the line).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]

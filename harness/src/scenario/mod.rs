@@ -3,6 +3,7 @@
 //! thresholds file the gates read. The file format is documented in scenarios/README.md.
 
 mod error;
+mod fault_needs;
 mod file;
 pub mod thresholds;
 mod validate;
@@ -124,6 +125,14 @@ fn apply(file: &mut ScenarioFile, o: &Overrides) {
     if let Some(scale) = o.duration_scale {
         for step in file.load.steps.get_mut() {
             step.secs.0 *= scale;
+        }
+        // The fault timeline shrinks with the load, so each fault keeps its place in it.
+        for fault in &mut file.faults {
+            let f = fault.get_mut();
+            f.at_secs *= scale;
+            if let Some(d) = &mut f.duration_secs {
+                *d *= scale;
+            }
         }
     }
     if let Some(rate) = o.base_rate {

@@ -50,6 +50,26 @@ fn shipped_scenarios_parse_with_design_md_defaults() {
         assert!(s.file.faults.is_empty());
         assert_eq!(s.thresholds.ingest.success_ratio_min, 0.999);
     }
+    // The fault scenarios parse and carry the gates their timelines were built for.
+    for (name, gates) in [
+        ("shard-pause", vec![GateId::T0, GateId::T5]),
+        ("gateway-kill", vec![GateId::T0, GateId::T6]),
+        ("az-loss", vec![GateId::T0, GateId::T7]),
+        ("faults", vec![GateId::T0, GateId::T5]),
+        (
+            "gameday",
+            vec![GateId::T0, GateId::T2, GateId::T5, GateId::T6, GateId::T7],
+        ),
+    ] {
+        let s = Scenario::load(&shipped(name), &Overrides::default()).unwrap();
+        assert_eq!(s.gates(), gates.as_slice(), "{name}");
+        assert!(!s.file.faults.is_empty(), "{name}");
+    }
+    let gd = Scenario::load(&shipped("gameday"), &Overrides::default()).unwrap();
+    assert!(
+        gd.load_secs() <= 270.0,
+        "gameday fits 6 minutes with boot and drain"
+    );
     let burst = Scenario::load(&shipped("burst"), &Overrides::default()).unwrap();
     let m: Vec<f64> = burst.steps().iter().map(|s| s.multiplier.0).collect();
     assert_eq!(m, [1.0, 3.0, 5.0, 1.0, 1.0]);
@@ -60,6 +80,60 @@ fn shipped_scenarios_parse_with_design_md_defaults() {
         "burst must fit 3 min with boot and drain"
     );
     assert_eq!(burst.gates(), [GateId::T0, GateId::T2]);
+}
+
+#[test]
+fn a_bad_fault_entry_names_its_line_and_field_before_anything_boots() {
+    let base = "gates = [\"T0\"]\n[[load.steps]]\nname = \"1x\"\nmultiplier = 1.0\nsecs = 30.0\n";
+    let e = error_of(&format!(
+        "{base}\n[[faults]]\nverb = \"gateway-kill\"\ntarget = \"gateway-q\"\nat_secs = 5.0\n"
+    ));
+    assert!(e.contains(":7:"), "the entry's line: {e}");
+    assert!(e.contains("faults[0].target"), "{e}");
+    assert!(
+        e.contains("gateway-a, gateway-b, gateway-c"),
+        "the valid targets: {e}"
+    );
+    let e = error_of(&format!(
+        "{base}\n[[faults]]\nverb = \"shard-pause\"\nat_secs = 45.0\n"
+    ));
+    assert!(
+        e.contains("faults[0].at_secs") && e.contains("after the load ends"),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{base}\n[[faults]]\nverb = \"shard-pause\"\nprobability = 0.3\n"
+    ));
+    assert!(e.contains("faults[0].probability"), "{e}");
+    let e = error_of(&format!(
+        "{base}\n[[stop_conditions]]\nmetric = \"ttfb_p99_ms\"\nabove = 1.0\nbelow = 2.0\nfor_secs = 1.0\n"
+    ));
+    assert!(e.contains("stop_conditions[0]"), "{e}");
+}
+
+#[test]
+fn a_fault_gate_without_its_fault_is_refused() {
+    let e = error_of(
+        "gates = [\"T5\"]\n[[load.steps]]\nname = \"1x\"\nmultiplier = 1.0\nsecs = 30.0\n\
+         [[faults]]\nverb = \"shard-pause\"\nshards = [0]\nat_secs = 5.0\nduration_secs = 10.0\n",
+    );
+    assert!(e.contains("gate T5 needs a worker-kill"), "{e}");
+    let e = error_of(
+        "gates = [\"T7\"]\n[[load.steps]]\nname = \"1x\"\nmultiplier = 1.0\nsecs = 30.0\n",
+    );
+    assert!(e.contains("gate T7 needs an az-loss"), "{e}");
+}
+
+#[test]
+fn duration_scale_shrinks_the_fault_timeline_with_the_load() {
+    let o = Overrides {
+        duration_scale: Some(0.5),
+        ..Overrides::default()
+    };
+    let s = Scenario::load(&shipped("shard-pause"), &o).unwrap();
+    let f = s.file.faults[0].get_ref();
+    assert_eq!((f.at_secs, f.duration_secs), (5.0, Some(20.0)));
+    assert_eq!(s.load_secs(), 37.5);
 }
 
 #[test]
@@ -169,7 +243,7 @@ fn names_resolve_to_the_scenarios_folder_and_unknown_names_list_the_known() {
     assert!(p.ends_with("burst.toml"), "{}", p.display());
     let e = Scenario::find("brust").unwrap_err().to_string();
     assert!(
-        e.contains("brust") && e.contains("baseline, burst, hygiene"),
+        e.contains("brust") && e.contains("baseline, burst, faults, gameday"),
         "{e}"
     );
     assert!(!e.contains("thresholds,"), "{e}");

@@ -103,10 +103,18 @@ pub struct DashboardThresholds {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultThresholds {
+    /// T5: the paused shards' iterator age after the pause (a bound to be back under).
     pub iterator_age_secs_max: f64,
+    /// T5: how long after the pause ends it may take to get back under it.
     pub iterator_age_recovery_secs_max: f64,
-    /// Lease takeover after AZ loss: lease period + this.
+    /// T5: the peak iterator age must reach the pause's length minus this (the pause
+    /// took effect).
+    pub pause_effect_slack_secs: f64,
+    /// Lease takeover after AZ loss: lease period + this (DESIGN.md).
     pub lease_takeover_slack_secs: f64,
+    /// T7: lease takeover after AZ loss, absolute bound.
+    pub takeover_secs_max: f64,
+    /// T6: first to last failed request of the killed gateway's traffic.
     pub gateway_kill_error_window_secs_max: f64,
 }
 

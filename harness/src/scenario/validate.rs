@@ -141,15 +141,30 @@ pub fn check(path: &Path, text: &str, f: &ScenarioFile) -> Result<(), ScenarioEr
             ));
         }
     }
+    let load_secs: f64 = steps.iter().map(|s| s.secs.0).sum();
     for (i, fault) in f.faults.iter().enumerate() {
-        if fault.at_secs < 0.0 || fault.duration_secs.is_some_and(|d| d < 0.0) {
+        let span = Some(fault.span());
+        let fault = fault.get_ref();
+        if let Err(e) = fault.check(&f.stack.azs) {
+            return Err(err(span, &format!("faults[{i}].{}", e.field), e.message));
+        }
+        if fault.at_secs >= load_secs {
             return Err(err(
-                None,
-                &format!("faults[{i}]"),
-                "at_secs and duration_secs are ≥ 0".into(),
+                span,
+                &format!("faults[{i}].at_secs"),
+                format!(
+                    "starts at {} s, after the load ends ({load_secs} s)",
+                    fault.at_secs
+                ),
             ));
         }
     }
+    for (i, c) in f.stop_conditions.iter().enumerate() {
+        if let Err(e) = c.get_ref().check() {
+            return Err(err(Some(c.span()), &format!("stop_conditions[{i}]"), e));
+        }
+    }
+    super::fault_needs::check(path, text, f)?;
     Ok(())
 }
 

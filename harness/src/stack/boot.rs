@@ -73,6 +73,19 @@ pub(super) async fn boot(spec: &StackSpec) -> Result<Stack, StackError> {
     let (cert_file, key_file) = certs.write_to(&spec.run_dir)?;
     let (shards, proxies) = tokio::try_join!(provisioning, proxies)?;
     let proxies: BTreeMap<String, AzProxy> = proxies.into_iter().collect();
+    // Each component's own egress route, so a partition can cut one of them alone.
+    for (i, az) in spec.azs.iter().enumerate() {
+        let p = &proxies[az];
+        let mut names = vec![format!("gateway-{az}"), format!("delivery-{az}")];
+        if i == 0 {
+            names.push("query".into());
+        }
+        for name in names {
+            p.add_route(&super::proxy::egress_route(&name), backend_addr)
+                .await
+                .map_err(|e| StackError::io(format!("egress route of {name}"), e))?;
+        }
+    }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "backend provisioned");
 
     let signing_secret = config::random_secret()?;
@@ -208,10 +221,11 @@ fn plan_components(
     logs: &std::path::Path,
     empty: (&str, &str),
 ) -> Result<Vec<Planned>, StackError> {
-    let egress = |az: &str| {
+    let egress = |az: &str, name: &str| {
         proxies
             .get(az)
-            .map(|p| format!("http://{}", p.egress_addr()))
+            .and_then(|p| p.listen_addr(&super::proxy::egress_route(name)))
+            .map(|a| format!("http://{a}"))
             .unwrap_or_default()
     };
     let mut out = Vec::new();
@@ -260,7 +274,7 @@ fn plan_components(
             "gateway",
             name.clone(),
             Some(az),
-            common.gateway(&name, &egress(az)),
+            common.gateway(&name, &egress(az, &name)),
         )?;
     }
     for az in &spec.azs {
@@ -269,7 +283,7 @@ fn plan_components(
             "delivery",
             name.clone(),
             Some(az),
-            common.delivery(az, &egress(az)),
+            common.delivery(az, &egress(az, &name)),
         )?;
     }
     let query_az = &spec.azs[0];
@@ -282,7 +296,7 @@ fn plan_components(
         "query",
         "query".into(),
         Some(query_az),
-        common.query(&egress(query_az), bucket, queue),
+        common.query(&egress(query_az, "query"), bucket, queue),
     )?;
     Ok(out)
 }

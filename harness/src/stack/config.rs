@@ -104,15 +104,23 @@ impl Common<'_> {
     }
 
     /// `gameday component delivery` (DeliveryConfig). No `worker_id`: the component
-    /// names itself `delivery-<az>-<pid>`, so a restarted worker is a new lease owner.
+    /// names itself `delivery-<az>-<pid>-<random>`, so a restarted worker is a new lease owner.
     pub fn delivery(&self, az: &str, aws_endpoint: &str) -> Value {
-        json!({
+        let mut v = json!({
             "az": az,
             "stream": self.stream,
             "bucket": self.bucket,
             "aws": self.aws(aws_endpoint),
             "buffer": { "interval_ms": self.delivery_buffer_interval_ms },
-        })
+        });
+        if self.knobs.delivery_resume_at_latest {
+            v["read"] = json!({ "unsafe_start_at_latest": true });
+        }
+        if let Some(ms) = self.knobs.delivery_lease_ms {
+            // Renewal and evaluation stay at a third of the lease, as by default.
+            v["lease"] = json!({ "duration_ms": ms, "renew_ms": (ms / 3).max(100) });
+        }
+        v
     }
 
     /// `gameday component query` (QueryConfig); `bucket`/`queue` may be the empty pair

@@ -17,15 +17,18 @@ mod scrape;
 pub mod selfcheck;
 mod spec;
 pub mod up;
+mod up_load;
 
 pub use error::StackError;
 // The seam other harness modules code against (not all of it is used inside stack/).
 #[allow(unused_imports)]
 pub use plan::{CapacityPlan, MAX_UTILISATION, capacity_plan};
 #[allow(unused_imports)]
-pub use proxy::{AzProxy, RouteStats};
+pub use proxy::{AzProxy, Link, RouteStats, egress_route};
 #[allow(unused_imports)]
 pub use spec::{Backend, Knobs, PeakLoad, StackSpec, TenantSpec};
+
+pub use scrape::parse as parse_metrics;
 
 use ingest::aws::AwsConfig;
 use serde::Serialize;
@@ -137,6 +140,29 @@ impl Stack {
         Ok(())
     }
 
+    /// Sets an AZ's link: `Reset` refuses (RST), `Blackhole` drops silently (timeouts),
+    /// `Open` restores. Both ways: traffic into the AZ's components and their AWS calls.
+    pub fn set_az_link(&self, az: &str, link: Link) -> Result<(), StackError> {
+        let p = self.proxy_of(az)?;
+        match link {
+            Link::Open => p.restore(),
+            Link::Reset => p.cut(),
+            Link::Blackhole => p.blackhole(),
+        }
+        tracing::info!(az, ?link, "AZ link set");
+        Ok(())
+    }
+
+    /// Sets one proxy route's link (`<component>`: into it; `egress-<component>`: its
+    /// AWS calls) — a network partition of one component.
+    pub fn set_route_link(&self, az: &str, route: &str, link: Link) -> Result<(), StackError> {
+        if !self.proxy_of(az)?.set_route(route, link) {
+            return Err(StackError::Spec(format!("AZ {az} has no route {route:?}")));
+        }
+        tracing::info!(az, route, ?link, "route link set");
+        Ok(())
+    }
+
     fn proxy_of(&self, az: &str) -> Result<&AzProxy, StackError> {
         self.proxies
             .get(az)
@@ -220,7 +246,38 @@ impl Stack {
             "run_dir": self.run_dir,
             "boot_ms": self.boot_ms,
             "azs": self.proxies.keys().collect::<Vec<_>>(),
+            // Every proxy route's listen address, per AZ: `<component>` (into it) and
+            // `egress-<component>` (its AWS calls).
+            "routes": self.proxies.iter().map(|(az, p)| {
+                let routes: BTreeMap<String, String> = p
+                    .stats()
+                    .into_iter()
+                    .filter_map(|(name, s)| Some((name, s.listen?.to_string())))
+                    .collect();
+                (az.clone(), routes)
+            }).collect::<BTreeMap<_, _>>(),
         })
+    }
+
+    /// Stops a stack shared with tasks (the timeline sampler, the fault engine) once they
+    /// have let go of it — they end within a tick of being stopped; after 5 s it is
+    /// dropped instead (its children are killed on drop).
+    pub async fn shutdown_shared(mut stack: Arc<Stack>) {
+        for _ in 0..100 {
+            match Arc::try_unwrap(stack) {
+                Ok(st) => {
+                    if let Err(e) = st.shutdown().await {
+                        tracing::warn!("stack shutdown: {e:#}");
+                    }
+                    return;
+                }
+                Err(shared) => {
+                    stack = shared;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        tracing::warn!("the stack is still shared after 5 s: dropping it (children killed)");
     }
 
     /// Stops every component (SIGINT, then SIGKILL after a grace period), the proxies

@@ -107,6 +107,13 @@ pub struct Knobs {
     pub gateway_ack_then_drop_action: String,
     /// false: the query service is wired to an empty bucket and queue.
     pub query_sees_data: bool,
+    /// The delivery workers' lease period (ms); None = the component's default (10 s).
+    pub delivery_lease_ms: Option<u64>,
+    /// false: producers and canaries keep their assigned gateway (no failover).
+    pub producers_failover: bool,
+    /// Delivery workers start a taken-over shard at the stream's tip, not its commit
+    /// (T5's break-it: `read.unsafe_start_at_latest`).
+    pub delivery_resume_at_latest: bool,
 }
 
 impl Default for Knobs {
@@ -116,6 +123,9 @@ impl Default for Knobs {
             gateway_ack_then_drop: false,
             gateway_ack_then_drop_action: "10%return".into(),
             query_sees_data: true,
+            delivery_lease_ms: None,
+            producers_failover: true,
+            delivery_resume_at_latest: false,
         }
     }
 }

@@ -5,13 +5,21 @@
 //! command with `OK <json>` or `ERR <message>`, stops on `quit`, stdin EOF or Ctrl-C.
 //!
 //! Commands: `cut <az>`, `restore <az>`, `kill <name> <KILL|STOP|CONT|TERM|INT>`,
-//! `restart <name>`, `running <name>`, `pids`, `scrape`, `describe`, `quit`.
+//! `restart <name>`, `running <name>`, `pids`, `scrape`, `scrape <name>` (one
+//! component's `/metrics`), `describe`, `events <id-prefix>` (the committed events,
+//! read by the harness's own table reader), `quit`; a short background load
+//! (`up_load`): `load <secs> <samples_per_sec> <on|off>`, `load-wait`; and the fault
+//! engine's run-time API: `fault <entry as JSON>` (inject; answers the record), `faults`
+//! (list), `clear <id>`, `repair` (clear all), `fault-events`.
 
 use super::{Backend, Stack, StackSpec};
+use crate::faults::{EventLog, FaultEngine, FaultEntry, Source, StackTarget};
 use anyhow::Context;
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct StackUpArgs {
@@ -27,6 +35,9 @@ pub struct StackUpArgs {
     /// Availability zones.
     #[arg(long, value_delimiter = ',', default_value = "a,b,c")]
     pub azs: Vec<String>,
+    /// Delivery's buffer interval (how long a worker holds rows before a flush).
+    #[arg(long, default_value_t = 1_000)]
+    pub delivery_buffer_ms: u64,
 }
 
 pub fn run(args: StackUpArgs) -> anyhow::Result<ExitCode> {
@@ -42,6 +53,7 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
     let mut spec = StackSpec::new(&args.run_dir);
     spec.shards = args.shards;
     spec.azs = args.azs;
+    spec.delivery_buffer_interval_ms = args.delivery_buffer_ms;
     if let Some(ep) = args.endpoint {
         spec.backend = Backend::Endpoint(ep);
     }
@@ -62,7 +74,14 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!("STACK {}", stack.describe());
+    let stack = Arc::new(stack);
+    let engine = FaultEngine::new(
+        Arc::new(StackTarget::new(stack.clone()).await),
+        Arc::new(EventLog::new()),
+        0,
+    );
     let mut lines = stdin_lines();
+    let mut bg = super::up_load::BackgroundLoad::default();
     loop {
         let line = tokio::select! {
             l = lines.recv() => l,
@@ -73,12 +92,41 @@ async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {
         if words.first() == Some(&"quit") {
             break;
         }
-        match command(&stack, &words).await {
+        let answer = match words.as_slice() {
+            ["load", args @ ..] => bg.start(&stack, args),
+            ["load-wait"] => bg.wait().await,
+            ["fault", ..] => {
+                let json = line.trim_start().trim_start_matches("fault").trim();
+                match serde_json::from_str::<FaultEntry>(json) {
+                    Ok(entry) => engine
+                        .inject(entry, Source::Api)
+                        .await
+                        .map(|r| serde_json::json!(r))
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("bad fault entry: {e}")),
+                }
+            }
+            ["faults"] => Ok(serde_json::json!(engine.list())),
+            ["fault-events"] => Ok(serde_json::json!(engine.events().snapshot())),
+            ["repair"] => Ok(serde_json::json!(engine.repair_all("repair").await)),
+            ["clear", id] => match id.parse::<u64>().ok() {
+                Some(id) => engine
+                    .clear(id, "cleared")
+                    .await
+                    .map(|r| serde_json::json!(r))
+                    .map_err(|e| e.to_string()),
+                None => Err("clear takes a fault id".into()),
+            },
+            _ => command(&stack, &words).await,
+        };
+        match answer {
             Ok(v) => println!("OK {v}"),
             Err(e) => println!("ERR {}", one_line(&e)),
         }
     }
-    stack.shutdown().await?;
+    engine.repair_all("stack stopping").await;
+    drop(engine);
+    Stack::shutdown_shared(stack).await;
     println!("STOPPED");
     Ok(ExitCode::SUCCESS)
 }
@@ -110,9 +158,34 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
         ["running", name] => Ok(serde_json::Value::Bool(stack.is_running(name))),
         ["pids"] => Ok(serde_json::json!(stack.pids())),
         ["scrape"] => Ok(serde_json::json!(stack.scrape().await)),
+        ["scrape", name] => match stack.scrape_each().await.remove(*name) {
+            Some(Ok(m)) => Ok(serde_json::json!(m)),
+            Some(Err(e)) => Err(format!("{name}: {e}")),
+            None => Err(format!("no component {name}")),
+        },
         ["describe"] => Ok(stack.describe()),
+        ["events", prefix] => stored_events(stack, prefix).await,
         _ => Err(format!("unknown command {:?}", words.join(" "))),
     }
+}
+
+/// The committed events whose id starts with `prefix`, read the way the storage contract
+/// defines the table (lease heads → commit chains → Parquet objects, `load::storage`),
+/// never through the query service: `{"rows": n, "ids": {id: times stored},
+/// "shards": {shard: rows}}`.
+async fn stored_events(stack: &Stack, prefix: &str) -> Result<serde_json::Value, String> {
+    let shards = stack.shards.iter().map(|s| s.0.clone()).collect();
+    let store = crate::load::storage::Store::open(stack.aws.s3().await, &stack.bucket, shards);
+    let events = store.events().await.map_err(|e| format!("{e:#}"))?;
+    let mut ids: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut per_shard: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut rows = 0u64;
+    for e in events.iter().filter(|e| e.event_id.starts_with(prefix)) {
+        rows += 1;
+        *ids.entry(&e.event_id).or_default() += 1;
+        *per_shard.entry(&e.shard).or_default() += 1;
+    }
+    Ok(serde_json::json!({ "rows": rows, "ids": ids, "shards": per_shard }))
 }
 
 /// Lines of stdin, read on a plain thread (blocking reads; ends at EOF).

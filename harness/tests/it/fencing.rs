@@ -1,7 +1,9 @@
 //! A delivery worker frozen with a real SIGSTOP (a GC pause, a VM stall) while it holds
-//! leases: the other workers take its shards once the leases expire, every event stays
-//! visible exactly once, and when the zombie wakes up (SIGCONT) its writes are refused by
-//! the conditional lease writes (fenced) and add nothing to what the query service reads.
+//! leases and buffered rows: the other workers take its shards once the leases expire,
+//! every event is committed exactly once, and when the zombie wakes up (SIGCONT) its
+//! writes are refused by the conditional lease writes (fenced) and add nothing to the
+//! table. Rows are counted by the harness's own table reader (lease heads → commit
+//! chains → Parquet objects, `stack-up`'s `events` command), never by the query service.
 
 use crate::stack::StackUp;
 use ingest::table::Lease;
@@ -11,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// The stack's delivery lease (10 s) plus the gate's takeover slack (5 s).
 const TAKEOVER_WITHIN: Duration = Duration::from_secs(15);
+/// Delivery's buffer interval in this test: long enough that the worker can be stopped
+/// while it provably holds rows not yet flushed.
+const BUFFER_MS: u64 = 5_000;
 const API_KEY: &str = "studio-a-api-key-0123456789abcdef";
 
 /// shard → lease as stored.
@@ -84,28 +89,22 @@ async fn post_events(s: &StackUp, run: &str, from: usize, n: usize) {
     }
 }
 
-/// (rows, distinct event ids) of this run's events, as the query service reads them
-/// (no dedupe: a duplicate would show).
-async fn stored(s: &StackUp, run: &str) -> (u64, u64) {
-    let sql = format!(
-        "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM events \
-         WHERE event_id LIKE '{run}-%'"
-    );
-    let r = s
-        .client
-        .post(format!("{}/v1/query", s.url("query")))
-        .header("x-api-key", API_KEY)
-        .json(&json!({ "sql": sql, "dedupe": false }))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    let row = &v["rows"][0];
-    let cell = |i: usize, k: &str| row.get(i).or_else(|| row.get(k)).and_then(Value::as_u64);
-    (cell(0, "n").unwrap_or(0), cell(1, "d").unwrap_or(0))
+/// This run's committed events as the harness's table reader sees them: (rows, distinct
+/// event ids, rows per shard). A row stored twice counts twice.
+async fn stored(s: &mut StackUp, run: &str) -> (u64, u64, BTreeMap<String, u64>) {
+    let v = s.cmd(&format!("events {run}-")).await.unwrap();
+    let ids = v["ids"].as_object().unwrap();
+    let shards = v["shards"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect();
+    (v["rows"].as_u64().unwrap(), ids.len() as u64, shards)
 }
 
-async fn fenced_writes(s: &StackUp, name: &str) -> f64 {
+/// The samples of a metric family (one per label set) in a component's `/metrics` text.
+async fn samples(s: &StackUp, name: &str, family: &str) -> Vec<f64> {
     let text = s
         .client
         .get(format!("{}/metrics", s.url(name)))
@@ -116,15 +115,26 @@ async fn fenced_writes(s: &StackUp, name: &str) -> f64 {
         .await
         .unwrap();
     text.lines()
-        .filter(|l| l.starts_with("delivery_fenced_writes"))
+        .filter(|l| {
+            l.strip_prefix(family)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .collect()
+}
+
+async fn fenced_writes(s: &StackUp, name: &str) -> f64 {
+    samples(s, name, "delivery_fenced_writes_total")
+        .await
+        .iter()
         .sum()
 }
 
 #[tokio::test]
 async fn a_sigstopped_delivery_worker_is_fenced_and_its_shards_move_without_loss_or_duplicates() {
     let _heavy = crate::HEAVY.lock().await;
-    let mut s = StackUp::boot("fencing").await;
+    let buffer_ms = BUFFER_MS.to_string();
+    let mut s = StackUp::boot_with("fencing", &["--delivery-buffer-ms", &buffer_ms]).await;
     let aws = ingest::aws::AwsConfig::local(s.info["backend"].as_str().unwrap());
     let s3 = aws.s3().await;
     let bucket = s.info["bucket"].as_str().unwrap().to_string();
@@ -149,11 +159,42 @@ async fn a_sigstopped_delivery_worker_is_fenced_and_its_shards_move_without_loss
     };
     let a_shards: Vec<String> = owned_by(&before, "a").into_iter().cloned().collect();
 
-    // Events in flight, then freeze delivery-a with whatever it has buffered.
+    // Events in flight, then freeze delivery-a while it provably holds buffered rows: its
+    // own gauges show bytes buffered, the oldest younger than half the buffer interval, so
+    // no flush is due before the SIGSTOP lands.
     post_events(&s, &run, 0, 300).await;
+    let mut sent = 300;
+    let t_buf = Instant::now();
+    let mut last_post = t_buf;
+    let (buffered, age) = loop {
+        let bytes: f64 = samples(&s, "delivery-a", "delivery_buffer_bytes")
+            .await
+            .iter()
+            .sum();
+        let age = samples(&s, "delivery-a", "delivery_buffer_age_ms")
+            .await
+            .into_iter()
+            .fold(0.0, f64::max);
+        if bytes > 0.0 && age <= BUFFER_MS as f64 / 2.0 {
+            break (bytes, age);
+        }
+        assert!(
+            t_buf.elapsed() < Duration::from_secs(20),
+            "delivery-a never held young buffered rows (bytes {bytes}, oldest {age} ms)"
+        );
+        if last_post.elapsed() > Duration::from_secs(1) {
+            // Nothing buffered yet, or only rows about to flush: more rows on its shards.
+            post_events(&s, &run, sent, 50).await;
+            sent += 50;
+            last_post = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     s.cmd("kill delivery-a STOP").await.unwrap();
     let stopped = Instant::now();
-    post_events(&s, &run, 300, 300).await;
+    eprintln!("delivery-a stopped holding {buffered} buffered bytes, oldest {age} ms");
+    post_events(&s, &run, sent, 300).await;
+    sent += 300;
 
     // Its shards move to the live workers, each at a higher epoch, within lease + slack.
     let moved = loop {
@@ -179,14 +220,14 @@ async fn a_sigstopped_delivery_worker_is_fenced_and_its_shards_move_without_loss
     // Every event is stored exactly once, the frozen worker's buffers included.
     let t1 = Instant::now();
     loop {
-        let (rows, distinct) = stored(&s, &run).await;
-        if distinct == 600 {
-            assert_eq!(rows, 600, "duplicates while delivery-a is frozen");
+        let (rows, distinct, _) = stored(&mut s, &run).await;
+        if distinct == sent as u64 {
+            assert_eq!(rows, distinct, "duplicates while delivery-a is frozen");
             break;
         }
         assert!(
             t1.elapsed() < Duration::from_secs(30),
-            "{distinct} of 600 visible after 30 s"
+            "{distinct} of {sent} committed after 30 s"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -201,22 +242,33 @@ async fn a_sigstopped_delivery_worker_is_fenced_and_its_shards_move_without_loss
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    post_events(&s, &run, 600, 100).await;
+    post_events(&s, &run, sent, 100).await;
+    sent += 100;
     let t3 = Instant::now();
     loop {
-        let (rows, distinct) = stored(&s, &run).await;
-        if distinct == 700 {
-            assert_eq!(rows, 700, "the woken zombie added duplicates");
+        let (rows, distinct, _) = stored(&mut s, &run).await;
+        if distinct == sent as u64 {
+            assert_eq!(rows, distinct, "the woken zombie added duplicates");
             break;
         }
         assert!(
             t3.elapsed() < Duration::from_secs(30),
-            "{distinct} of 700 visible after 30 s"
+            "{distinct} of {sent} committed after 30 s"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    // A few seconds more: whatever the zombie was flushing when it woke stays invisible.
+    // A few seconds more: whatever the zombie was flushing when it woke stays out of the
+    // table.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(stored(&s, &run).await, (700, 700));
+    let (rows, distinct, per_shard) = stored(&mut s, &run).await;
+    assert_eq!((rows, distinct), (sent as u64, sent as u64));
+    let on_a: u64 = a_shards
+        .iter()
+        .map(|sh| per_shard.get(sh).copied().unwrap_or(0))
+        .sum();
+    assert!(
+        on_a > 0,
+        "rows of the stopped worker's shards {a_shards:?} committed: {per_shard:?}"
+    );
     s.quit().await;
 }

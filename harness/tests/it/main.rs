@@ -2,6 +2,9 @@
 
 mod bench_delivery;
 mod bench_query;
+mod docs;
+mod failover;
+mod faults;
 mod fencing;
 mod judge;
 mod stack;

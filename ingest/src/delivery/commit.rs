@@ -2,10 +2,12 @@
 //! object (`If-None-Match: *`) naming its parent, the objects, the cumulative durable
 //! marks and the resume point, then the lease update (`If-Match`) that moves the head to
 //! it. Never another order. A flush is prepared once (rows encoded, commit built) and a
-//! failed attempt is retried with exactly the same bytes.
+//! failed attempt is retried with exactly the same bytes. While its writes are in flight
+//! the lease is kept renewed ([`Keepalive`]), so a slow flush is not overtaken.
 
 use super::buffer::PartitionBuffer;
 use super::hooks::{self, Hook, HookAction, Point};
+use super::keepalive::Keepalive;
 use super::lease::{self, Held};
 use super::metrics::{self, Metrics};
 use super::rows;
@@ -27,6 +29,10 @@ pub enum FlushError {
     /// A crash hook fired: the worker stops dead.
     #[error("crash point {0:?}")]
     Crash(Point),
+    /// The lease could not be renewed while the flush ran and has expired: the flush
+    /// gives up (another worker may own the shard by now).
+    #[error("lease expired during the flush")]
+    LeaseExpired,
 }
 
 impl FlushError {
@@ -36,6 +42,7 @@ impl FlushError {
             FlushError::Store(e) => e.reason(),
             FlushError::Encode(_) => "encode",
             FlushError::Crash(_) => "crash",
+            FlushError::LeaseExpired => "lease_expired",
         }
     }
 }
@@ -79,7 +86,6 @@ pub struct Prepared {
     commit: Commit,
     commit_key: String,
     commit_written: bool,
-    attempted: bool,
 }
 
 impl Prepared {
@@ -158,22 +164,33 @@ pub fn prepare(
         commit_key: commit_key(&shard, number, lease.epoch),
         commit,
         commit_written: false,
-        attempted: false,
     })
 }
 
-/// A write-once put; a 412 on a retry means our own earlier attempt landed (same bytes).
+/// A write-once put. A failed condition — 412 (the key exists) or S3's 409
+/// ConditionalRequestConflict (another conditional write to the key was in flight, whose
+/// outcome the 409 does not tell) — is settled by reading the key back: our own bytes
+/// there (an earlier attempt of ours landed) is success, other bytes mean another writer
+/// got there first (fenced), and no object at all means nothing landed: a transient
+/// error, retried with the flush.
 async fn put_once(
     store: &Store,
     key: &str,
-    body: Vec<u8>,
-    retry: bool,
+    body: &[u8],
     what: &'static str,
 ) -> Result<(), FlushError> {
-    match store.put_new(key, body).await {
+    match store.put_new(key, body.to_vec()).await {
         Ok(_) => Ok(()),
-        Err(StoreError::Precondition(_)) if retry => Ok(()),
-        Err(StoreError::Precondition(_)) => Err(FlushError::Fenced(what)),
+        Err(StoreError::Precondition(_)) => match store.get(key).await? {
+            Some((there, _)) if there == body => Ok(()),
+            Some(_) => Err(FlushError::Fenced(what)),
+            None => Err(StoreError::Transient {
+                op: "PutObject",
+                key: key.to_string(),
+                detail: "conditional write refused and no object there: nothing landed".into(),
+            }
+            .into()),
+        },
         Err(e) => Err(e.into()),
     }
 }
@@ -190,27 +207,28 @@ async fn seam(hook: Option<&Hook>, point: Point, shard: &str) -> Result<(), Flus
     }
 }
 
-/// Runs (or resumes) the protocol. On success the lease points at the new commit and
-/// `state` holds the new durable marks.
+/// Runs (or resumes) the protocol, the lease kept renewed by `keep` while data and
+/// commit objects are written (not during a stall seam: a stall stands for a paused
+/// process). On success the lease points at the new commit and `state` holds the new
+/// durable marks.
 pub async fn execute(
     store: &Store,
     state: &mut ShardState,
     p: &mut Prepared,
-    lease_ms: u64,
-    now_ms: impl Fn() -> i64,
+    keep: &mut Keepalive<'_>,
     hook: Option<&Hook>,
     m: &Metrics,
 ) -> Result<(), FlushError> {
     let shard = state.shard_id().to_string();
-    let retry = p.attempted;
-    p.attempted = true;
     for o in p.objects.iter_mut().filter(|o| !o.written) {
-        put_once(store, &o.meta.key, o.body.clone(), retry, "data object").await?;
+        let put = put_once(store, &o.meta.key, &o.body, "data object");
+        keep.around(&mut state.held, put).await??;
         o.written = true;
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {
-        put_once(store, &p.commit_key, p.commit.to_json(), retry, "commit").await?;
+        let put = put_once(store, &p.commit_key, &p.commit.to_json(), "commit");
+        keep.around(&mut state.held, put).await??;
         p.commit_written = true;
     }
     seam(hook, Point::AfterCommit, &shard).await?;
@@ -218,7 +236,7 @@ pub async fn execute(
         head: Some(p.commit_key.clone()),
         commits: p.commit.number,
         resume: p.commit.resume.clone(),
-        expires_at_ms: now_ms() + lease_ms as i64,
+        expires_at_ms: keep.expiry(),
         ..state.held.lease.clone()
     };
     match lease::write(store, &mut state.held, next).await {

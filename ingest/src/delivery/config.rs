@@ -9,8 +9,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// Owner name written into leases (`delivery-<pid>` by default; the harness sets
-    /// `delivery-<az>-<pid>`). Must be unique among running workers.
+    /// Owner name written into leases. Must be unique among running workers: two workers
+    /// with one id take each other's leases as their own. Unset = [`unique_worker_id`]
+    /// (`delivery-<pid>-<random>`, new at every process start); a configured id is kept
+    /// as configured.
     pub worker_id: String,
     /// Availability zone label (metrics, logs).
     pub az: String,
@@ -27,7 +29,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
-            worker_id: format!("delivery-{}", std::process::id()),
+            worker_id: unique_worker_id(None),
             az: "a".into(),
             stream: "telemetry".into(),
             bucket: "gameday-telemetry".into(),
@@ -38,6 +40,17 @@ impl Default for DeliveryConfig {
             sweeper: SweeperConfig::default(),
             checkpoint: CheckpointConfig::default(),
         }
+    }
+}
+
+/// A worker id no other worker has: `delivery-[<az>-]<pid>-<8 random hex digits>`. The pid
+/// alone is not enough (two workers in one process, a pid reused after a restart or on
+/// another host sharing the bucket).
+pub fn unique_worker_id(az: Option<&str>) -> String {
+    let suffix: u32 = rand::random();
+    match az {
+        Some(az) => format!("delivery-{az}-{}-{suffix:08x}", std::process::id()),
+        None => format!("delivery-{}-{suffix:08x}", std::process::id()),
     }
 }
 
@@ -66,6 +79,16 @@ impl LeaseConfig {
     }
     pub fn renew(&self) -> Duration {
         Duration::from_millis(self.renew_ms.max(1))
+    }
+
+    /// The bound on every AWS call a worker makes (the `[aws]` timeouts are lowered to
+    /// it): a third of what the lease leaves after a renewal period, so that a renewal
+    /// that waits behind one slow call and then times out itself still has time for
+    /// another attempt before the lease expires (renew + 3 × this ≤ duration). 2.33 s
+    /// with the defaults.
+    pub fn call_timeout(&self) -> Duration {
+        let spare = self.duration_ms.saturating_sub(self.renew_ms) / 3;
+        Duration::from_millis(spare.max(100))
     }
 }
 
@@ -100,6 +123,11 @@ pub struct ReadConfig {
     pub limit: i32,
     /// Pause after an empty GetRecords answer (AWS allows 5 calls/s per shard).
     pub idle_poll_ms: u64,
+    /// BREAKS EXACTLY-ONCE — test-only: a shard taken over starts at the stream's tip
+    /// (`LATEST`) instead of its commit's resume point, so whatever the last owner had
+    /// not committed is skipped. Gate T5's break-it test sets it to watch the gate catch
+    /// the loss; never set it otherwise.
+    pub unsafe_start_at_latest: bool,
 }
 
 impl Default for ReadConfig {
@@ -107,6 +135,7 @@ impl Default for ReadConfig {
         Self {
             limit: 10_000,
             idle_poll_ms: 200,
+            unsafe_start_at_latest: false,
         }
     }
 }
@@ -166,5 +195,17 @@ mod tests {
         assert_eq!(c.buffer.max_bytes, 5 << 20);
         assert!(toml::from_str::<DeliveryConfig>("surprise = 1").is_err());
         assert!(toml::from_str::<DeliveryConfig>("[lease]\nsurprise = 1").is_err());
+    }
+
+    #[test]
+    fn default_worker_ids_are_unique_and_a_configured_one_is_kept() {
+        // Two workers started without an id (in one process, so with one pid) must not
+        // share a lease owner: each would take the other's leases as its own.
+        let a = DeliveryConfig::default();
+        let b: DeliveryConfig = toml::from_str("").unwrap();
+        assert_ne!(a.worker_id, b.worker_id);
+        assert!(a.worker_id.starts_with("delivery-"));
+        let c: DeliveryConfig = toml::from_str("worker_id = \"delivery-x\"").unwrap();
+        assert_eq!(c.worker_id, "delivery-x");
     }
 }

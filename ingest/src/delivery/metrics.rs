@@ -1,7 +1,8 @@
 //! Delivery's own telemetry at `/metrics` (Prometheus text): rows, objects and bytes
 //! written, commits, lease changes and epoch per shard, fenced writes, orphans swept,
-//! decode errors, GetRecords throttles, records skipped as already durable, buffer age,
-//! millis behind latest and iterator age per shard.
+//! decode errors, GetRecords throttles, records skipped as already durable, failed lease
+//! reads/takes/renewals by reason, buffer age, millis behind latest and iterator age per
+//! shard.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -23,6 +24,14 @@ pub struct TableLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabels {
     pub shard: String,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseOpLabels {
+    pub shard: String,
+    /// read | take | renew
+    pub op: &'static str,
     pub reason: &'static str,
 }
 
@@ -57,6 +66,9 @@ pub struct Metrics {
     pub read_throttles: Family<ReasonLabels, Counter>,
     pub read_errors: Family<ReasonLabels, Counter>,
     pub flush_failures: Family<ReasonLabels, Counter>,
+    /// Lease reads (balancing), takes and renewals that failed other than by a lost race,
+    /// by operation and reason (`timeout`, `s3_error`, …).
+    pub lease_errors: Family<LeaseOpLabels, Counter>,
     pub millis_behind_latest: Family<ShardLabels, Gauge>,
     pub iterator_age_ms: Family<ShardLabels, Gauge>,
     pub buffer_age_ms: Family<ShardLabels, Gauge>,
@@ -85,6 +97,7 @@ impl Default for Metrics {
             read_throttles: Family::default(),
             read_errors: Family::default(),
             flush_failures: Family::default(),
+            lease_errors: Family::default(),
             millis_behind_latest: Family::default(),
             iterator_age_ms: Family::default(),
             buffer_age_ms: Family::default(),
@@ -177,6 +190,11 @@ impl Default for Metrics {
             m.flush_failures.clone(),
         );
         r.register(
+            "lease_errors",
+            "Lease reads, takes and renewals that failed (not a lost race), by reason",
+            m.lease_errors.clone(),
+        );
+        r.register(
             "millis_behind_latest",
             "GetRecords MillisBehindLatest (iterator age)",
             m.millis_behind_latest.clone(),
@@ -231,6 +249,16 @@ impl Metrics {
 
     pub fn lease_change(&self, s: &str, change: &'static str) {
         self.lease_changes.get_or_create(&reason(s, change)).inc();
+    }
+
+    pub fn lease_error(&self, s: &str, op: &'static str, reason: &'static str) {
+        self.lease_errors
+            .get_or_create(&LeaseOpLabels {
+                shard: s.to_string(),
+                op,
+                reason,
+            })
+            .inc();
     }
 
     pub fn fenced(&self, s: &str, what: &'static str) {

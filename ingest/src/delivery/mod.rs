@@ -13,6 +13,7 @@ pub mod config;
 pub mod history;
 pub mod hooks;
 pub mod http;
+pub mod keepalive;
 pub mod lease;
 pub mod metrics;
 pub mod parquet;

@@ -40,6 +40,8 @@ pub struct Reader {
     last_read: Option<SeqNo>,
     /// The shard was closed (split/merge) and fully read.
     pub closed: bool,
+    /// Test-only break (`read.unsafe_start_at_latest`): the first iterator is `LATEST`.
+    at_latest: bool,
 }
 
 fn classify<E: ProvideErrorMetadata>(e: &E) -> ReadError {
@@ -76,7 +78,13 @@ impl Reader {
             iterator: None,
             last_read: None,
             closed: false,
+            at_latest: false,
         }
+    }
+
+    /// Starts at the stream's tip instead of `start` (see `unsafe_start_at_latest`).
+    pub fn start_at_latest(&mut self) {
+        self.at_latest = true;
     }
 
     pub fn last_read(&self) -> Option<&SeqNo> {
@@ -94,6 +102,9 @@ impl Reader {
             .stream_name(&self.stream)
             .shard_id(&self.shard_id);
         req = match pos {
+            _ if self.at_latest && self.last_read.is_none() => {
+                req.shard_iterator_type(ShardIteratorType::Latest)
+            }
             Resume::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
             Resume::At(s) => req
                 .shard_iterator_type(ShardIteratorType::AtSequenceNumber)

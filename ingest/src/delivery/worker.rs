@@ -1,7 +1,10 @@
 //! The worker: evaluates leases every `renew_ms` (take free or expired shards up to a
 //! fair share, steal the rest of the deficit from workers above it), runs one task per owned
 //! shard and the sweeper of the shards it owns as a task of its own, and on shutdown lets
-//! every task hand its shard off. A crash point stops the whole worker dead.
+//! every task hand its shard off. A crash point stops the whole worker dead. Every AWS
+//! call it makes is bounded by the lease
+//! ([`call_timeout`](super::config::LeaseConfig::call_timeout)); a lease that cannot be
+//! read or taken makes only its own shard sit a round out.
 
 use super::config::DeliveryConfig;
 use super::hooks::Hook;
@@ -10,12 +13,16 @@ use super::metrics::Metrics;
 use super::shard::{self, ShardExit};
 use super::store::{Store, StoreError};
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Lease reads of one evaluation in flight at once.
+const LEASE_READS_IN_FLIGHT: usize = 16;
 
 /// The worker-wide state every shard task sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +85,16 @@ impl WorkerBuilder {
     }
 
     pub async fn build(self) -> Arc<Worker> {
-        let store = Store::new(self.config.aws.s3().await, self.config.bucket.clone());
-        let kinesis = self.config.aws.kinesis().await;
+        // No call may outlast what the lease leaves for a renewal and its retry.
+        let aws = self.config.aws.capped(self.config.lease.call_timeout());
+        tracing::info!(
+            connect_ms = aws.connect_timeout_ms,
+            attempt_ms = aws.attempt_timeout_ms,
+            operation_ms = aws.operation_timeout_ms,
+            "AWS call timeouts"
+        );
+        let store = Store::new(aws.s3().await, self.config.bucket.clone());
+        let kinesis = aws.kinesis().await;
         let (mode, _) = watch::channel(Mode::Running);
         Arc::new(Worker {
             inner: Arc::new(Inner {
@@ -148,7 +163,13 @@ impl Worker {
                 w.owned.lock().clear();
                 return Exit::Crashed;
             }
-            match self.evaluate(&mut tasks).await {
+            // A shutdown does not wait for a slow evaluation. Dropping one mid-way is safe: a
+            // take whose write lands without its task only holds the lease until it expires.
+            let evaluated = tokio::select! {
+                r = self.evaluate(&mut tasks) => r,
+                _ = &mut shutdown => break,
+            };
+            match evaluated {
                 Ok(()) => {
                     if !w.ready.load(Ordering::Relaxed) && w.store.check().await.is_ok() {
                         w.ready.store(true, Ordering::Relaxed);
@@ -239,19 +260,38 @@ impl Worker {
         let w = &self.inner;
         let mut conflicts = 0;
         let shards = self.list_shards().await?;
+        // Leases are read a few at a time, each call bounded; a read that fails makes only
+        // its shard sit this round out (it is neither planned as free nor taken).
+        let reads: Vec<_> = futures::stream::iter(shards.clone())
+            .map(|s| {
+                let store = w.store.clone();
+                async move { lease::read(&store, &s).await }
+            })
+            .buffered(LEASE_READS_IN_FLIGHT)
+            .collect()
+            .await;
         let now = w.now_ms();
         let mut seen: BTreeMap<String, Held> = BTreeMap::new();
         let mut views: BTreeMap<String, View> = BTreeMap::new();
-        for s in &shards {
-            if let Some(h) = lease::read(&w.store, s).await? {
-                views.insert(
-                    s.clone(),
-                    View {
-                        owner: h.lease.owner.clone(),
-                        expired: h.lease.is_expired(now),
-                    },
-                );
-                seen.insert(s.clone(), h);
+        let mut unreadable: BTreeSet<&String> = BTreeSet::new();
+        for (s, read) in shards.iter().zip(reads) {
+            match read {
+                Ok(Some(h)) => {
+                    views.insert(
+                        s.clone(),
+                        View {
+                            owner: h.lease.owner.clone(),
+                            expired: h.lease.is_expired(now),
+                        },
+                    );
+                    seen.insert(s.clone(), h);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(shard = %s, %e, "reading lease: shard skipped this round");
+                    w.metrics.lease_error(s, "read", e.reason());
+                    unreadable.insert(s);
+                }
             }
         }
         let held: BTreeSet<String> = tasks.keys().cloned().collect();
@@ -268,6 +308,9 @@ impl Worker {
                 ),
                 Take::Steal(s) => (s, "stolen"),
             };
+            if unreadable.contains(shard) {
+                continue;
+            }
             let current = seen.get(shard);
             match lease::take(
                 &w.store,
@@ -291,7 +334,11 @@ impl Worker {
                     w.metrics.lease_change(shard, "take_conflict");
                     conflicts += 1;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // Only this shard: the rest of the plan is still taken.
+                    tracing::warn!(shard, %e, "taking lease");
+                    w.metrics.lease_error(shard, "take", e.reason());
+                }
             }
         }
         Ok(conflicts)

@@ -52,7 +52,11 @@ impl Gateway {
     pub async fn new(config: GatewayConfig) -> Result<Arc<Self>, GatewayError> {
         let sink = Arc::new(KinesisSink::new(&config.kinesis).await);
         let every = config.kinesis.shard_map_refresh_ms;
-        let gw = Self::with_sink(config, sink)?;
+        #[cfg(feature = "failpoints")]
+        let crash_point = Some(sink::writer::ack_then_drop_failpoint());
+        #[cfg(not(feature = "failpoints"))]
+        let crash_point = None;
+        let gw = Self::build(config, sink, crash_point)?;
         if every > 0 {
             gw.refresh_shard_map().await;
             // Until the gateway is dropped.
@@ -81,13 +85,26 @@ impl Gateway {
         config: GatewayConfig,
         sink: Arc<dyn RecordSink>,
     ) -> Result<Arc<Self>, GatewayError> {
+        Self::build(config, sink, None)
+    }
+
+    /// `crash_point`: the writer's `ack_then_drop` hook (the `gateway::ack_then_drop`
+    /// fail-rs point in a gateway built with the `failpoints` feature).
+    fn build(
+        config: GatewayConfig,
+        sink: Arc<dyn RecordSink>,
+        crash_point: Option<sink::AckThenDrop>,
+    ) -> Result<Arc<Self>, GatewayError> {
         let k = &config.kinesis;
-        let writer = Writer::new(
+        let mut writer = Writer::new(
             sink,
             k.max_in_flight,
             Duration::from_millis(k.deadline_ms),
             Duration::from_millis(k.retry_base_ms),
         );
+        if let Some(hook) = crash_point {
+            writer = writer.ack_then_drop(hook);
+        }
         Ok(Arc::new(Self {
             auth: Arc::new(auth::Authenticator::new(&config.auth, &config.tenants)?),
             hygiene: hygiene::Hygiene::new(&config.hygiene, &config.tenants)?,

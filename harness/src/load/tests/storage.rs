@@ -212,4 +212,15 @@ async fn the_reader_follows_lease_heads_and_commit_chains_only() {
     assert_eq!(ev.lost, 1, "row 3 was acked and never committed: {ev:?}");
     assert_eq!(ev.phantoms, 0, "the orphan is not in the table: {ev:?}");
     assert_eq!(ev.acked, 5);
+    // The committed events as plain rows: the one committed events object, not the orphan.
+    assert_eq!(
+        store.events().await.unwrap(),
+        vec![crate::load::storage::StoredEvent {
+            tenant: "studio-a".into(),
+            event_id: event_id("runx", 0, 0, 1),
+            shard: SHARD.into(),
+            seq: "2".into(),
+            sub_seq: 0,
+        }]
+    );
 }

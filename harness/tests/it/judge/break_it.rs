@@ -10,12 +10,16 @@ fn t0_red_when_the_query_service_never_sees_data() {
         "0.15",
         &["--set", "query_sees_data=false"],
     );
-    out.assert_red("T0", "tenant/shard canaries");
-    assert!(
-        out.gate("T0")["measured"]
-            .as_str()
-            .unwrap()
-            .contains("0 of ")
+    let (c, visible, of) = out.assert_red("T0", "tenant/shard canaries visible");
+    let probed = out.report()["runs"][0]["evidence"]["probes"]["per_shard_ms"]
+        .as_object()
+        .unwrap()
+        .len() as f64;
+    assert!(probed > 0.0, "canaries were probed: {c}");
+    assert_eq!(
+        (visible, of),
+        (0.0, Some(probed)),
+        "no canary visible, of every one probed: {c}"
     );
 }
 
@@ -40,7 +44,8 @@ fn t1_red_when_quotas_shed_at_1x() {
     let path = dir.join("tight.toml");
     std::fs::write(&path, text).unwrap();
     let out = short_run("break-t1", path.to_str().unwrap(), "0.15", &[]);
-    out.assert_red("T1", "429 at 1×");
+    let (c, throttled, _) = out.assert_red("T1", "429 at 1×");
+    assert!(throttled > 0.0, "429s counted at 1×: {c}");
 }
 
 #[cfg(feature = "failpoints")]
@@ -52,7 +57,16 @@ fn t2_red_when_gateways_ack_then_drop() {
         "0.15",
         &["--set", "gateway_ack_then_drop=10%return"],
     );
-    out.assert_red("T2", "acked records lost");
+    let audit = out.audit();
+    let (c, lost, of) = out.assert_red("T2", "acked records lost");
+    assert!(lost > 0.0, "a measured loss: {c}");
+    assert_eq!(lost, audit["lost"].as_f64().unwrap(), "{c} vs {audit}");
+    assert_eq!(
+        of,
+        audit["acked"].as_f64(),
+        "lost of the acked records: {c}"
+    );
+    assert!(lost < of.unwrap(), "10 % dropped, not all: {c}");
 }
 
 #[test]
@@ -63,13 +77,20 @@ fn t3_red_when_pii_detectors_are_off() {
         "0.15",
         &["--set", "gateway_pii_detectors=false"],
     );
-    out.assert_red("T3", "pii rejected");
-    assert!(
-        out.gate("T3")["measured"]
-            .as_str()
-            .unwrap()
-            .contains("planted PII found in storage"),
-        "the audit finds the planted strings: {}",
-        out.gate("T3")["measured"]
+    let (c, rejected, sent) = out.assert_red("T3", "pii rejected");
+    let sent = sent.unwrap_or(0.0);
+    assert!(sent > 0.0 && rejected < sent, "PII let through: {c}");
+    // The audit ran and found planted strings verbatim in storage.
+    let audit = out.audit();
+    let found = out.check("T3", "planted PII found in storage");
+    assert_eq!(found["passed"], false, "{found}");
+    let n = found["value"].as_f64().unwrap_or(0.0);
+    assert!(n > 0.0, "planted PII found: {found}");
+    assert_eq!(n, audit["pii_found"].as_array().unwrap().len() as f64);
+    let planted = out.report()["runs"][0]["evidence"]["hygiene"]["planted_pii"].as_f64();
+    assert_eq!(
+        found["of"].as_f64(),
+        planted,
+        "of the planted strings: {found}"
     );
 }

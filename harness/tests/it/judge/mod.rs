@@ -4,6 +4,7 @@
 //! on purpose turns exactly that gate red with the right figure.
 
 mod break_it;
+mod fault_gates;
 mod runs;
 mod usage;
 
@@ -73,15 +74,50 @@ impl Outcome {
         }
     }
 
-    /// Gate `id` is red with `figure` in its measured text, the run exits 1 (or 3 when the
-    /// rig saturated), and JUnit carries the failure.
-    pub fn assert_red(&self, id: &str, figure: &str) {
+    /// The check of gate `id` whose label contains `what`.
+    pub fn check(&self, id: &str, what: &str) -> Value {
+        let g = self.gate(id);
+        g["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["what"].as_str().unwrap().contains(what))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} has no check {what:?}: {}", g["checks"]))
+    }
+
+    /// The storage audit of the (single) run; panics when it never ran.
+    pub fn audit(&self) -> Value {
+        let a = self.report()["runs"][0]["evidence"]["audit"].clone();
+        assert!(
+            a.is_object() && a["acked"].as_u64().unwrap_or(0) > 0,
+            "the storage audit ran over acked records: {a}\n{}",
+            self.log()
+        );
+        a
+    }
+
+    /// Gate `id` is red on its check `what`, the run exits 1 (or 3 when the rig
+    /// saturated), and JUnit carries the failure. Returns that check, whose figure was
+    /// measured: a check red for missing evidence ("no data") carries no `value` and fails
+    /// here, so a break-it test cannot pass on evidence that was never gathered.
+    pub fn assert_red(&self, id: &str, what: &str) -> (Value, f64, Option<f64>) {
         let g = self.gate(id);
         assert_eq!(g["passed"], false, "{id} should be red\n{}", self.log());
+        let c = self.check(id, what);
+        assert_eq!(
+            c["passed"],
+            false,
+            "{id}: {c} should be red\n{}",
+            self.log()
+        );
+        let value = c["value"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{id}: {c} is red without a measured figure"));
         let measured = g["measured"].as_str().unwrap();
         assert!(
-            measured.contains(figure),
-            "{id} measured {measured:?} should name {figure:?}"
+            measured.contains(c["measured"].as_str().unwrap()),
+            "{id} measured {measured:?} should carry {c}"
         );
         assert!(
             matches!(self.code, 1 | 3),
@@ -94,6 +130,7 @@ impl Outcome {
             junit.contains("<failure") || junit.contains("<error"),
             "junit carries the failure: {junit}"
         );
+        (c.clone(), value, c["of"].as_f64())
     }
 }
 

@@ -39,14 +39,14 @@ fn unknown_scenario_name_gate_and_knob_exit_2() {
     let out = gameday("unknown-name", &["scenario", "brust"]);
     assert_eq!(out.code, 2, "{}", out.log());
     assert!(
-        out.stderr.contains("baseline, burst, hygiene"),
+        out.stderr.contains("baseline, burst, faults, gameday"),
         "{}",
         out.log()
     );
     let out = gameday("unknown-gate", &["gates", "--only", "T0,T9"]);
     assert_eq!(out.code, 2, "{}", out.log());
     assert!(
-        out.stderr.contains("T9") && out.stderr.contains("T0, T1, T2, T3"),
+        out.stderr.contains("T9") && out.stderr.contains("T0, T1, T2, T3, T4"),
         "{}",
         out.log()
     );

@@ -7,6 +7,7 @@ mod intake;
 
 use super::buffer::Buffers;
 use super::commit::{self, FlushError, Prepared, ShardState};
+use super::keepalive::Keepalive;
 use super::lease::{self, Held};
 use super::metrics;
 use super::reader::Reader;
@@ -122,12 +123,19 @@ pub async fn run(w: Arc<Inner>, held: Held, mode: watch::Receiver<Mode>) -> Shar
         m.owned.get_or_create(&metrics::shard(&shard)).set(0);
         return ShardExit::Lost;
     };
-    let reader = Reader::new(
+    let mut reader = Reader::new(
         w.kinesis.clone(),
         &w.config.stream,
         &shard,
         held.lease.resume.clone(),
     );
+    if w.config.read.unsafe_start_at_latest {
+        tracing::warn!(
+            shard,
+            "read.unsafe_start_at_latest: skipping to the stream's tip"
+        );
+        reader.start_at_latest();
+    }
     let buffers = Buffers::new(w.config.buffer.max_bytes, w.config.buffer.interval());
     let mut task = Task {
         shard: shard.clone(),
@@ -349,12 +357,20 @@ impl Task {
             return Ok(());
         };
         let w = &self.w;
+        let now_ms = || w.now_ms();
+        let mut keep = Keepalive {
+            store: &w.store,
+            metrics: &w.metrics,
+            shard: &self.shard,
+            lease: &w.config.lease,
+            now_ms: &now_ms,
+            last_write: &mut self.last_lease_write,
+        };
         let r = commit::execute(
             &w.store,
             &mut self.state,
             p,
-            w.config.lease.duration_ms,
-            || w.now_ms(),
+            &mut keep,
             w.hook.as_ref(),
             &w.metrics,
         )
@@ -393,6 +409,7 @@ impl Task {
             }
             Err(e) => {
                 tracing::warn!(shard = self.shard, %e, "lease renewal failed");
+                self.w.metrics.lease_error(&self.shard, "renew", e.reason());
                 if self.state.held.lease.is_expired(self.w.now_ms()) {
                     Some(ShardExit::Lost)
                 } else {

@@ -10,4 +10,4 @@ pub mod writer;
 pub use aggregate::{Packing, Record, aggregate_events, aggregate_samples};
 pub use kinesis::{KinesisSink, PutOutcome, RecordSink, SinkError};
 pub use shards::ShardMap;
-pub use writer::{WriteError, Writer};
+pub use writer::{AckThenDrop, WriteError, Writer};

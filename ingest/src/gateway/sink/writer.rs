@@ -1,7 +1,9 @@
 //! The writer: puts a request's records into Kinesis and returns only when all are
 //! stored (the ack rule), or gives up at the deadline (→ 503 + Retry-After).
 //! Concurrency is bounded twice: requests waiting for Kinesis (a full queue sheds at
-//! once with 503) and PutRecords calls in flight.
+//! once with 503) and PutRecords calls in flight. The `ack_then_drop` crash point is a
+//! hook given to one writer ([`Writer::ack_then_drop`]), never a switch every writer of
+//! the process reads, so a test that turns it on cannot break a sibling test's writes.
 
 use super::aggregate::Record;
 use super::kinesis::{PutOutcome, RecordSink};
@@ -46,6 +48,20 @@ impl WriteError {
     }
 }
 
+/// Decides, per write, to acknowledge the records and drop them instead of storing them:
+/// a crash point for the harness's loss gate (T2 must turn red), given to one writer.
+pub type AckThenDrop = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The `gateway::ack_then_drop` fail-rs point (configured from `FAILPOINTS`) as a hook:
+/// only the writers it is given to read it.
+#[cfg(feature = "failpoints")]
+pub fn ack_then_drop_failpoint() -> AckThenDrop {
+    Arc::new(|| {
+        fail::fail_point!("gateway::ack_then_drop", |_| true);
+        false
+    })
+}
+
 #[derive(Debug, Default)]
 pub struct WriterStats {
     pub put_calls: AtomicU64,
@@ -53,8 +69,8 @@ pub struct WriterStats {
     pub records_retried: AtomicU64,
     pub call_failures: AtomicU64,
     pub in_flight: AtomicU64,
-    /// Batches acknowledged and dropped by the `gateway::ack_then_drop` crash point
-    /// (only with the `failpoints` feature; the harness's loss gate must turn red).
+    /// Batches acknowledged and dropped by the writer's `ack_then_drop` hook (the
+    /// `gateway::ack_then_drop` crash point; the harness's loss gate must turn red).
     pub dropped_by_failpoint: AtomicU64,
 }
 
@@ -64,6 +80,7 @@ pub struct Writer {
     queue: Arc<Semaphore>,
     deadline: Duration,
     retry_base: Duration,
+    ack_then_drop: Option<AckThenDrop>,
     pub stats: WriterStats,
 }
 
@@ -80,8 +97,15 @@ impl Writer {
             queue: Arc::new(Semaphore::new(max_in_flight.max(1) * 8)),
             deadline,
             retry_base,
+            ack_then_drop: None,
             stats: WriterStats::default(),
         }
+    }
+
+    /// This writer acknowledges and drops a write whenever `hook` says so.
+    pub fn ack_then_drop(mut self, hook: AckThenDrop) -> Self {
+        self.ack_then_drop = Some(hook);
+        self
     }
 
     pub fn sink(&self) -> &Arc<dyn RecordSink> {
@@ -103,8 +127,7 @@ impl Writer {
     /// Stores every record or fails; never returns Ok with a record missing. Callers hold
     /// a permit from [`Writer::admit`].
     pub async fn write(&self, records: Vec<Record>) -> Result<(), WriteError> {
-        #[cfg(feature = "failpoints")]
-        fail::fail_point!("gateway::ack_then_drop", |_| {
+        if self.ack_then_drop.as_ref().is_some_and(|drop| drop()) {
             self.stats
                 .dropped_by_failpoint
                 .fetch_add(1, Ordering::Relaxed);
@@ -112,8 +135,8 @@ impl Writer {
                 records = records.len(),
                 "crash point: acknowledged and dropped"
             );
-            Ok(())
-        });
+            return Ok(());
+        }
         let total = records.len();
         let deadline = Instant::now() + self.deadline;
         let mut pending = records;
@@ -323,8 +346,8 @@ mod tests {
     }
 }
 
-#[cfg(all(test, feature = "failpoints"))]
-mod failpoint_tests {
+#[cfg(test)]
+mod ack_then_drop_tests {
     use super::*;
     use crate::gateway::sink::{PutOutcome, SinkError};
 
@@ -341,25 +364,56 @@ mod failpoint_tests {
         }
     }
 
-    #[tokio::test]
-    async fn ack_then_drop_acknowledges_without_storing() {
-        let scenario = fail::FailScenario::setup();
-        fail::cfg("gateway::ack_then_drop", "return").unwrap();
-        let sink = Arc::new(Counting(parking_lot::Mutex::new(0)));
-        let w = Writer::new(
-            sink.clone(),
-            1,
-            Duration::from_secs(1),
-            Duration::from_millis(1),
-        );
-        let r = Record {
+    fn writer(sink: Arc<Counting>) -> Writer {
+        Writer::new(sink, 1, Duration::from_secs(1), Duration::from_millis(1))
+    }
+
+    fn record() -> Record {
+        Record {
             partition_key: "k".into(),
             data: vec![1].into(),
             items: 1,
-        };
-        assert_eq!(w.write(vec![r]).await, Ok(()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_writer_given_the_hook_acknowledges_without_storing_and_others_store() {
+        let sink = Arc::new(Counting(parking_lot::Mutex::new(0)));
+        let dropping = writer(sink.clone()).ack_then_drop(Arc::new(|| true));
+        assert_eq!(dropping.write(vec![record()]).await, Ok(()));
         assert_eq!(*sink.0.lock(), 0, "acknowledged, not stored");
-        assert_eq!(w.stats.dropped_by_failpoint.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            dropping.stats.dropped_by_failpoint.load(Ordering::Relaxed),
+            1
+        );
+        // A writer without the hook, in the same process at the same time, stores.
+        let plain = writer(sink.clone());
+        assert_eq!(plain.write(vec![record()]).await, Ok(()));
+        assert_eq!(*sink.0.lock(), 1);
+        assert_eq!(plain.stats.dropped_by_failpoint.load(Ordering::Relaxed), 0);
+    }
+
+    /// The hook follows the named fail-rs point; only this test configures it, inside a
+    /// `FailScenario` (which serializes the process's fail-rs tests), and no writer but
+    /// the one given the hook reads it.
+    #[cfg(feature = "failpoints")]
+    #[tokio::test]
+    async fn the_failpoint_hook_follows_gateway_ack_then_drop() {
+        let scenario = fail::FailScenario::setup();
+        let hook = ack_then_drop_failpoint();
+        assert!(!hook(), "off until configured");
+        fail::cfg("gateway::ack_then_drop", "return").unwrap();
+        let sink = Arc::new(Counting(parking_lot::Mutex::new(0)));
+        let dropping = writer(sink.clone()).ack_then_drop(hook);
+        assert_eq!(dropping.write(vec![record()]).await, Ok(()));
+        assert_eq!(*sink.0.lock(), 0, "acknowledged, not stored");
+        let plain = writer(sink.clone());
+        assert_eq!(plain.write(vec![record()]).await, Ok(()));
+        assert_eq!(
+            *sink.0.lock(),
+            1,
+            "a writer without the hook ignores the failpoint"
+        );
         scenario.teardown();
     }
 }

@@ -11,4 +11,5 @@ mod errors;
 mod fencing;
 mod reader;
 mod roundtrip;
+mod slow_s3;
 mod sweeper;

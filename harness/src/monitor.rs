@@ -1,0 +1,228 @@
+//! The run's SLI timeline: once a second while the load runs, what a GameDay watches —
+//! the load's live figures (rates, 429s, 5xx, TTFB p99, freshness p99), each shard's
+//! iterator age (delivery's `MillisBehindLatest`), each shard's lease as storage holds it
+//! (owner, epoch, commits — read from S3 by the harness, not reported by the workers),
+//! each worker's fenced writes and each component's reachability. The fault gates judge
+//! their windows from it; the console streams it.
+
+use crate::load::Progress;
+use crate::stack::Stack;
+use ingest::table::Lease;
+use ingest::table::layout::lease_key;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// One shard's lease as read from storage.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, serde::Deserialize)]
+pub struct LeaseView {
+    /// The owning component (`delivery-b`), empty when free or expired.
+    pub worker: String,
+    pub epoch: u64,
+    pub commits: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Sample {
+    /// Milliseconds since the load started.
+    pub t_ms: u64,
+    pub step: String,
+    pub offered_per_sec: f64,
+    pub acked_per_sec: f64,
+    /// Cumulative since the load started.
+    pub throttled_429: u64,
+    pub server_5xx: u64,
+    pub ttfb_p99_ms: f64,
+    pub freshness_p99_ms: Option<f64>,
+    /// Freshness in the last second (pending canaries at their age so far).
+    pub freshness_now_ms: Option<f64>,
+    /// Per shard: the largest `MillisBehindLatest` any reachable worker reports for it.
+    pub iterator_age_ms: BTreeMap<String, f64>,
+    pub leases: BTreeMap<String, LeaseView>,
+    /// Per worker (component name): fenced writes since it started.
+    pub fenced_writes: BTreeMap<String, f64>,
+    /// Per component: `up` (answered /metrics), `unreachable`, or `down` (not running).
+    pub components: BTreeMap<String, String>,
+}
+
+/// The timeline, shared while it is being sampled.
+#[derive(Default)]
+pub struct Timeline {
+    samples: parking_lot::Mutex<Vec<Sample>>,
+}
+
+impl Timeline {
+    pub fn snapshot(&self) -> Vec<Sample> {
+        self.samples.lock().clone()
+    }
+
+    /// The newest sample (the console's status stream reads it).
+    #[allow(dead_code)]
+    pub fn last(&self) -> Option<Sample> {
+        self.samples.lock().last().cloned()
+    }
+}
+
+/// Samples every `every` until `stop` turns true; `t0` is the load's start.
+pub async fn sample(
+    stack: Arc<Stack>,
+    progress: watch::Receiver<Progress>,
+    t0: Instant,
+    every: Duration,
+    timeline: Arc<Timeline>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let s3 = stack.aws.s3().await;
+    let client = stack.client();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let p = progress.borrow().clone();
+        let mut s = Sample {
+            t_ms: t0.elapsed().as_millis() as u64,
+            step: p.step.clone(),
+            offered_per_sec: p.offered_per_sec,
+            acked_per_sec: p.acked_per_sec,
+            throttled_429: p.throttled_429,
+            server_5xx: p.server_5xx,
+            ttfb_p99_ms: p.ttfb_p99_ms,
+            freshness_p99_ms: p.freshness_p99_ms,
+            freshness_now_ms: p.freshness_now_ms,
+            ..Sample::default()
+        };
+        let (scrapes, leases) = tokio::join!(scrape_all(&stack, &client), read_leases(&stack, &s3));
+        for (name, r) in scrapes {
+            let state = match r {
+                Ok(m) => {
+                    if name.starts_with("delivery-") {
+                        absorb_delivery(&name, &m, &mut s);
+                    }
+                    "up"
+                }
+                Err(_) if !stack.is_running(&name) => "down",
+                Err(_) => "unreachable",
+            };
+            s.components.insert(name, state.to_string());
+        }
+        s.leases = leases;
+        timeline.samples.lock().push(s);
+    }
+}
+
+async fn scrape_all(
+    stack: &Stack,
+    client: &reqwest::Client,
+) -> Vec<(String, Result<BTreeMap<String, f64>, String>)> {
+    let reads = stack.components().into_iter().map(|c| async move {
+        let r = async {
+            let resp = client
+                .get(format!("{}/metrics", c.url))
+                .timeout(Duration::from_millis(800))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let text = resp.text().await.map_err(|e| e.to_string())?;
+            Ok(crate::stack::parse_metrics(&text))
+        }
+        .await;
+        (c.name.clone(), r)
+    });
+    futures::future::join_all(reads).await
+}
+
+/// Iterator age per shard and fenced writes from one worker's `/metrics`.
+fn absorb_delivery(worker: &str, m: &BTreeMap<String, f64>, s: &mut Sample) {
+    let mut fenced = 0.0;
+    for (series, v) in m {
+        if let Some(shard) = label_of(series, "delivery_millis_behind_latest{", "shard") {
+            let e = s.iterator_age_ms.entry(shard).or_insert(0.0);
+            *e = e.max(*v);
+        } else if series.starts_with("delivery_fenced_writes") {
+            fenced += v;
+        }
+    }
+    s.fenced_writes.insert(worker.to_string(), fenced);
+}
+
+/// The value of label `label` in `series` when the series starts with `prefix`.
+pub fn label_of(series: &str, prefix: &str, label: &str) -> Option<String> {
+    let rest = series.strip_prefix(prefix)?;
+    let key = format!("{label}=\"");
+    let start = rest.find(&key)? + key.len();
+    let end = rest[start..].find('"')? + start;
+    Some(rest[start..end].to_string())
+}
+
+async fn read_leases(stack: &Stack, s3: &aws_sdk_s3::Client) -> BTreeMap<String, LeaseView> {
+    let now = ingest::gateway::pipeline::now_ms();
+    let reads = stack.shards.iter().map(|(shard, _, _)| async move {
+        let got = tokio::time::timeout(
+            Duration::from_millis(800),
+            s3.get_object()
+                .bucket(&stack.bucket)
+                .key(lease_key(shard))
+                .send(),
+        )
+        .await;
+        let lease = match got {
+            Ok(Ok(o)) => match o.body.collect().await {
+                Ok(b) => Lease::from_json(&b.into_bytes()).ok(),
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        let view = lease.map(|l| LeaseView {
+            worker: if l.owner.is_empty() || l.is_expired(now) {
+                String::new()
+            } else {
+                crate::faults::worker_of_owner(&l.owner, &stack.spec.azs).unwrap_or(l.owner)
+            },
+            epoch: l.epoch,
+            commits: l.commits,
+        });
+        (shard.clone(), view)
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .filter_map(|(s, v)| v.map(|v| (s, v)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_read_from_series_names() {
+        let s = "delivery_millis_behind_latest{shard=\"shardId-000000000003\"}";
+        assert_eq!(
+            label_of(s, "delivery_millis_behind_latest{", "shard").as_deref(),
+            Some("shardId-000000000003")
+        );
+        assert_eq!(label_of(s, "delivery_iterator_age_ms{", "shard"), None);
+        let mut sample = Sample::default();
+        let m: BTreeMap<String, f64> = [
+            (s.to_string(), 4200.0),
+            (
+                "delivery_fenced_writes_total{shard=\"x\",reason=\"commit\"}".to_string(),
+                2.0,
+            ),
+            (
+                "delivery_fenced_writes_total{shard=\"y\",reason=\"lease\"}".to_string(),
+                1.0,
+            ),
+        ]
+        .into_iter()
+        .collect();
+        absorb_delivery("delivery-b", &m, &mut sample);
+        assert_eq!(sample.iterator_age_ms["shardId-000000000003"], 4200.0);
+        assert_eq!(sample.fenced_writes["delivery-b"], 3.0);
+    }
+}

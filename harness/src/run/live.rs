@@ -1,0 +1,158 @@
+//! What runs beside the load while a scenario runs: the SLI timeline sampler, the fault
+//! engine playing the scenario's timeline, and the stop conditions watching the
+//! timeline. `start` when the load starts; `end_load` when it ends (faults repaired
+//! before the drain, so the audit reads a whole pipeline); `finish` after the audit
+//! (the timeline keeps sampling through the drain, so recoveries are observed).
+
+use crate::evidence::FaultEvidence;
+use crate::faults::stop::{StopWatch, Tripped};
+use crate::faults::{EventKind, EventLog, FaultEngine, StackTarget};
+use crate::monitor::{Timeline, sample};
+use crate::scenario::Scenario;
+use crate::stack::Stack;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub struct Live {
+    pub engine: Arc<FaultEngine>,
+    pub events: Arc<EventLog>,
+    pub timeline: Arc<Timeline>,
+    stop_timeline: watch::Sender<bool>,
+    stop_monitor: watch::Sender<bool>,
+    /// Set when a stop condition trips.
+    pub tripped: watch::Receiver<Option<Tripped>>,
+    /// Kept here so that `tripped` stays open (never "tripped") without conditions.
+    _trip: watch::Sender<Option<Tripped>>,
+    started_unix_ms: i64,
+}
+
+impl Live {
+    pub async fn start(
+        s: &Scenario,
+        seed: u64,
+        stack: &Arc<Stack>,
+        progress: watch::Receiver<crate::load::Progress>,
+    ) -> Live {
+        let events = Arc::new(EventLog::new());
+        let started_unix_ms = ingest::gateway::pipeline::now_ms();
+        let target = Arc::new(StackTarget::new(stack.clone()).await);
+        let engine = FaultEngine::new(target, events.clone(), seed);
+        let timeline = Arc::new(Timeline::default());
+        let (stop_timeline, timeline_rx) = watch::channel(false);
+        let (stop_monitor, monitor_rx) = watch::channel(false);
+        tokio::spawn(step_events(progress.clone(), events.clone()));
+        tokio::spawn(sample(
+            stack.clone(),
+            progress,
+            events.start().into_std(),
+            Duration::from_secs(1),
+            timeline.clone(),
+            monitor_rx.clone(),
+        ));
+        let entries: Vec<_> = s.file.faults.iter().map(|f| f.get_ref().clone()).collect();
+        if !entries.is_empty() {
+            tokio::spawn(engine.clone().run_timeline(entries, timeline_rx));
+        }
+        let (trip_tx, tripped) = watch::channel(None);
+        let conditions: Vec<_> = s
+            .file
+            .stop_conditions
+            .iter()
+            .map(|c| c.get_ref().clone())
+            .collect();
+        if !conditions.is_empty() {
+            tokio::spawn(watch_stops(
+                conditions,
+                timeline.clone(),
+                events.clone(),
+                trip_tx.clone(),
+                monitor_rx,
+            ));
+        }
+        Live {
+            engine,
+            events,
+            timeline,
+            stop_timeline,
+            stop_monitor,
+            tripped,
+            _trip: trip_tx,
+            started_unix_ms,
+        }
+    }
+
+    /// The load ended (or was stopped): no more scheduled faults; every active one is
+    /// repaired so the drain and the audit see the whole pipeline.
+    pub async fn end_load(&self, reason: &str) {
+        let _ = self.stop_timeline.send(true);
+        let n = self.engine.repair_all(reason).await;
+        if n > 0 {
+            println!("{n} active fault(s) repaired: {reason}");
+        }
+    }
+
+    pub fn finish(self, lease_period_ms: u64) -> FaultEvidence {
+        let _ = self.stop_monitor.send(true);
+        let records = self.engine.list();
+        let timeline = self.timeline.snapshot();
+        let windows = crate::faults::windows::windows(&records, &timeline);
+        FaultEvidence {
+            windows,
+            records,
+            events: self.events.snapshot(),
+            timeline,
+            stopped_by: self.tripped.borrow().clone(),
+            lease_period_ms,
+            load_started_unix_ms: self.started_unix_ms,
+        }
+    }
+}
+
+/// A `step_started` event each time the load enters a step (ends with the load).
+async fn step_events(mut progress: watch::Receiver<crate::load::Progress>, events: Arc<EventLog>) {
+    let mut last = String::new();
+    while progress.changed().await.is_ok() {
+        let step = progress.borrow_and_update().step.clone();
+        if !step.is_empty() && step != last {
+            events.record(EventKind::StepStarted, None, format!("load step {step}"));
+            last = step;
+        }
+    }
+}
+
+async fn watch_stops(
+    conditions: Vec<crate::faults::stop::StopCondition>,
+    timeline: Arc<Timeline>,
+    events: Arc<EventLog>,
+    trip: watch::Sender<Option<Tripped>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut w = StopWatch::new(conditions);
+    let mut seen = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let samples = timeline.snapshot();
+        for s in samples.iter().skip(seen) {
+            if let Some(t) = w.observe(s) {
+                events.record(
+                    EventKind::StopConditionTripped,
+                    None,
+                    format!(
+                        "stop condition tripped: {} (measured {:.1}, since {:.1} s)",
+                        t.condition,
+                        t.figure,
+                        t.since_ms as f64 / 1000.0
+                    ),
+                );
+                let _ = trip.send(Some(t));
+                return;
+            }
+        }
+        seen = samples.len();
+    }
+}

@@ -1,0 +1,105 @@
+//! One status snapshot of a running GameDay: what the console shows and a script reads,
+//! built from the SLI timeline's last samples, the fault engine's records and the event
+//! log. The control API streams it once a second; the TUI renders nothing else.
+
+use crate::faults::{Event, FaultRecord, FaultState, FaultVerb};
+use crate::monitor::{LeaseView, Sample};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Milliseconds since the load started.
+    pub t_ms: u64,
+    pub scenario: String,
+    pub step: String,
+    pub offered_per_sec: f64,
+    pub acked_per_sec: f64,
+    /// Over the last sample interval.
+    pub throttled_429_per_sec: f64,
+    pub server_5xx_per_sec: f64,
+    pub ttfb_p99_ms: f64,
+    /// Freshness now (pending canaries at their age so far), ms.
+    pub freshness_ms: Option<f64>,
+    pub iterator_age_ms: BTreeMap<String, f64>,
+    /// Shards whose reads or writes are paused by an active fault.
+    pub paused_shards: Vec<String>,
+    pub leases: BTreeMap<String, LeaseView>,
+    /// Per component: up, down, unreachable, stalled, blackholed.
+    pub components: BTreeMap<String, String>,
+    pub faults: Vec<FaultRecord>,
+    /// The newest events, oldest first.
+    pub events: Vec<Event>,
+}
+
+impl Snapshot {
+    /// From the timeline's last two samples (rates need two), the faults and the events.
+    pub fn build(
+        scenario: &str,
+        prev: Option<&Sample>,
+        last: Option<&Sample>,
+        faults: Vec<FaultRecord>,
+        events: &[Event],
+    ) -> Snapshot {
+        let Some(s) = last else {
+            return Snapshot {
+                scenario: scenario.to_string(),
+                faults,
+                events: tail(events),
+                ..Snapshot::default()
+            };
+        };
+        let per_sec = |f: fn(&Sample) -> u64| match prev {
+            Some(p) if s.t_ms > p.t_ms => {
+                f(s).saturating_sub(f(p)) as f64 * 1000.0 / (s.t_ms - p.t_ms) as f64
+            }
+            _ => 0.0,
+        };
+        let active: Vec<&FaultRecord> = faults
+            .iter()
+            .filter(|f| f.state == FaultState::Active)
+            .collect();
+        let mut components = s.components.clone();
+        for f in &active {
+            match f.verb {
+                FaultVerb::WorkerStall => {
+                    components.insert(f.target.clone(), "stalled".into());
+                }
+                FaultVerb::AzLoss => {
+                    let az = f.target.trim_start_matches("az ");
+                    for (name, state) in components.iter_mut() {
+                        if name.ends_with(&format!("-{az}")) {
+                            *state = "blackholed".into();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Snapshot {
+            t_ms: s.t_ms,
+            scenario: scenario.to_string(),
+            step: s.step.clone(),
+            offered_per_sec: s.offered_per_sec,
+            acked_per_sec: s.acked_per_sec,
+            throttled_429_per_sec: per_sec(|s| s.throttled_429),
+            server_5xx_per_sec: per_sec(|s| s.server_5xx),
+            ttfb_p99_ms: s.ttfb_p99_ms,
+            freshness_ms: s.freshness_now_ms,
+            iterator_age_ms: s.iterator_age_ms.clone(),
+            paused_shards: active
+                .iter()
+                .filter(|f| f.verb == FaultVerb::ShardPause)
+                .flat_map(|f| f.shards.iter().cloned())
+                .collect(),
+            leases: s.leases.clone(),
+            components,
+            faults,
+            events: tail(events),
+        }
+    }
+}
+
+fn tail(events: &[Event]) -> Vec<Event> {
+    events[events.len().saturating_sub(20)..].to_vec()
+}
