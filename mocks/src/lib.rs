@@ -27,5 +27,5 @@ pub use clock::Clock;
 pub use config::{Credentials, EmulatorConfig, KinesisLimits};
 pub use counters::Counters;
 pub use ctx::Ctx;
-pub use faults::{Fault, FaultId, Faults, PauseMode, Service};
+pub use faults::{Delay, FailCode, Fault, FaultId, Faults, PauseMode, Service};
 pub use server::{Emulator, RunningEmulator, router, run};

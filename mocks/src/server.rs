@@ -3,7 +3,7 @@
 //! project's rule that libraries never bind fixed ports.
 
 use crate::awsjson::{JsonError, Protocol};
-use crate::faults::{Outcome, Service};
+use crate::faults::{CONDITIONAL_WRITES, FailCode, Outcome, Service};
 use crate::{Ctx, EmulatorConfig, auth, health, kinesis, s3, sqs};
 use axum::Router;
 use axum::body::Body;
@@ -192,52 +192,89 @@ fn json_protocol_of(req: &Request) -> Protocol {
     }
 }
 
+/// What an injected fault makes a service answer instead of serving the request.
+#[derive(Debug, Clone, Copy)]
+enum Injected {
+    Fail(FailCode),
+    Throttle,
+    /// A blackholed request released at shutdown.
+    ShuttingDown,
+}
+
 /// Waits for a fault's latency and applies its outcome; `Some` is the answer to send
 /// instead of serving the request.
 async fn apply_faults(
     emu: &Emulator,
     service: Service,
     op: &str,
-    fail: impl Fn(StatusCode, &str) -> Response,
+    conditional_write: bool,
+    answer: impl Fn(Injected) -> Response,
 ) -> Option<Response> {
-    let action = emu.ctx.faults.before_request(service, op);
+    let action = emu
+        .ctx
+        .faults
+        .before_request(service, op, conditional_write);
     if let Some(delay) = action.delay {
         tokio::time::sleep(delay).await;
     }
     match action.outcome {
         Outcome::Proceed => None,
-        Outcome::Fail(500) => Some(fail(StatusCode::INTERNAL_SERVER_ERROR, "injected fault")),
-        Outcome::Fail(_) => Some(fail(StatusCode::SERVICE_UNAVAILABLE, "injected fault")),
-        Outcome::Throttle => Some(fail(StatusCode::TOO_MANY_REQUESTS, "injected throttling")),
+        Outcome::Fail(code) => Some(answer(Injected::Fail(code))),
+        Outcome::Throttle => Some(answer(Injected::Throttle)),
         Outcome::Blackhole => {
             emu.released.notified().await;
-            Some(fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "emulator shutting down",
-            ))
+            Some(answer(Injected::ShuttingDown))
         }
     }
 }
 
-fn json_fault_error(service: Service, status: StatusCode, message: &str) -> JsonError {
-    let code = match (service, status) {
-        (_, StatusCode::INTERNAL_SERVER_ERROR) => "InternalFailure",
-        (Service::Sqs, StatusCode::TOO_MANY_REQUESTS) => "ThrottlingException",
-        (_, StatusCode::TOO_MANY_REQUESTS) => "LimitExceededException",
-        _ => "ServiceUnavailable",
-    };
-    // SQS answers throttling with 400, as the real service does.
-    let status = if status == StatusCode::TOO_MANY_REQUESTS {
-        StatusCode::BAD_REQUEST
-    } else {
-        status
-    };
-    let err = JsonError::new(status, code, message);
-    match (service, code) {
-        // SQS's legacy code, which aws-sdk-sqs models as a throttling error.
-        (Service::Sqs, "ThrottlingException") => err.with_query_code("RequestThrottled;Sender"),
-        _ => err,
+/// An injected error as Kinesis or SQS answers it (`__type` and `x-amzn-ErrorType`).
+fn json_fault_error(service: Service, injected: Injected) -> JsonError {
+    match (service, injected) {
+        (_, Injected::Fail(FailCode::InternalError)) => JsonError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "injected fault",
+        ),
+        // SlowDown and ConditionalRequestConflict are refused for JSON services at inject.
+        (_, Injected::Fail(_)) => JsonError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "injected fault",
+        ),
+        // SQS answers throttling with 400 and its legacy code, which aws-sdk-sqs models
+        // as a throttling error.
+        (Service::Sqs, Injected::Throttle) => {
+            JsonError::bad_request("ThrottlingException", "injected throttling")
+                .with_query_code("RequestThrottled;Sender")
+        }
+        (_, Injected::Throttle) => {
+            JsonError::bad_request("LimitExceededException", "injected throttling")
+        }
+        (_, Injected::ShuttingDown) => JsonError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "emulator shutting down",
+        ),
     }
+}
+
+/// An injected error as S3 answers it: `<Error><Code>…</Code><Message>…</Message></Error>`.
+fn s3_fault_error(injected: Injected) -> Response {
+    let code = match injected {
+        Injected::Fail(code) => code,
+        Injected::Throttle => FailCode::SlowDown,
+        Injected::ShuttingDown => FailCode::ServiceUnavailable,
+    };
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    s3::error_response(status, code.as_str(), code.s3_message())
+}
+
+/// S3 writes whose `If-None-Match` / `If-Match` makes them conditional.
+fn is_conditional_write(op: &str, headers: &http::HeaderMap) -> bool {
+    CONDITIONAL_WRITES.contains(&op)
+        && (headers.contains_key(http::header::IF_NONE_MATCH)
+            || headers.contains_key(http::header::IF_MATCH))
 }
 
 async fn json_service(emu: &Emulator, service: Service, op: &str, req: Request) -> Response {
@@ -261,8 +298,8 @@ async fn json_service(emu: &Emulator, service: Service, op: &str, req: Request) 
             .into_response(protocol);
         }
     };
-    if let Some(resp) = apply_faults(emu, service, op, |status, msg| {
-        json_fault_error(service, status, msg).into_response(protocol)
+    if let Some(resp) = apply_faults(emu, service, op, false, |injected| {
+        json_fault_error(service, injected).into_response(protocol)
     })
     .await
     {
@@ -315,21 +352,8 @@ fn auth_error(service: Service, e: &auth::AuthError) -> JsonError {
 
 async fn s3_request(emu: &Emulator, req: Request) -> Response {
     let op = s3::operation_name(req.method(), req.uri(), req.headers());
-    if let Some(resp) = apply_faults(emu, Service::S3, op, |status, msg| {
-        let code = match status {
-            StatusCode::INTERNAL_SERVER_ERROR => "InternalError",
-            StatusCode::TOO_MANY_REQUESTS => "SlowDown",
-            _ => "ServiceUnavailable",
-        };
-        let status = if status == StatusCode::TOO_MANY_REQUESTS {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            status
-        };
-        s3::error_response(status, code, msg)
-    })
-    .await
-    {
+    let conditional = is_conditional_write(op, req.headers());
+    if let Some(resp) = apply_faults(emu, Service::S3, op, conditional, s3_fault_error).await {
         return resp;
     }
     let (parts, body) = req.into_parts();

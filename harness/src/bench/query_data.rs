@@ -196,6 +196,10 @@ fn write_shard(
     let mut state = ShardState {
         held,
         durable: BTreeMap::new(),
+        // A fresh chain: checkpoints as a delivery worker writes them.
+        history: ingest::delivery::history::History::fresh(
+            ingest::delivery::config::CheckpointConfig::default().every_commits,
+        ),
     };
     let mut rng = SmallRng::seed_from_u64(plan.seed.wrapping_add(shard as u64 * 7919));
     let mut by_phase: Vec<Vec<&Series>> = (0..SCRAPE_SECS).map(|_| Vec::new()).collect();

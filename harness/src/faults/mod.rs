@@ -3,7 +3,6 @@
 //! clears and repairs them at run time and runs a scenario's timeline (`engine`), the
 //! run's event log (`events`) and the stop conditions that abort a run (`stop`).
 
-mod compat;
 pub mod engine;
 pub mod entry;
 pub mod events;

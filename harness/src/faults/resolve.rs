@@ -207,7 +207,11 @@ pub async fn resolve(
                         .unwrap_or_default()
                 ),
                 start: vec![Action::Emulator {
-                    fault: super::compat::latency(service, e.operation.clone(), p50, p99),
+                    fault: mocks::Fault::Latency {
+                        service,
+                        operation: e.operation.clone(),
+                        delay_ms: latency(p50, p99),
+                    },
                 }],
                 end: vec![],
             }
@@ -232,7 +236,7 @@ pub async fn resolve(
                 )
                 .to_lowercase(),
                 start: vec![Action::Emulator {
-                    fault: super::compat::error(service, e.operation.clone(), kind, p)?,
+                    fault: error(service, e.operation.clone(), kind, p),
                 }],
                 end: vec![],
             }
@@ -333,4 +337,40 @@ async fn owner_of(t: &str, topo: &Topology, target: &dyn FaultTarget) -> Result<
         .lease_owner(shard)
         .await
         .ok_or_else(|| format!("{t:?}: no live worker holds the lease of {shard}"))
+}
+
+/// Added latency: lognormal with the entry's median and 99th percentile (a constant
+/// when they are equal), in whole milliseconds as the emulator takes them.
+fn latency(p50: f64, p99: f64) -> mocks::Delay {
+    let (p50, p99) = (p50.round().max(1.0) as u64, p99.round().max(1.0) as u64);
+    if p50 == p99 {
+        mocks::Delay::Constant(p50)
+    } else {
+        mocks::Delay::Lognormal {
+            p50_ms: p50,
+            p99_ms: p99.max(p50),
+        }
+    }
+}
+
+/// Error answers with a probability, as AWS's status and code pairs.
+fn error(
+    service: mocks::Service,
+    operation: Option<String>,
+    kind: ErrorKind,
+    probability: f64,
+) -> mocks::Fault {
+    let code = match kind {
+        ErrorKind::Internal => mocks::FailCode::InternalError,
+        ErrorKind::Unavailable => mocks::FailCode::ServiceUnavailable,
+        ErrorKind::Slowdown => mocks::FailCode::SlowDown,
+        ErrorKind::Conflict => mocks::FailCode::ConditionalRequestConflict,
+    };
+    mocks::Fault::Fail {
+        service,
+        operation,
+        status: code.status(),
+        code: Some(code),
+        probability,
+    }
 }

@@ -53,6 +53,8 @@ impl FlushError {
 pub struct ShardState {
     pub held: Held,
     pub durable: BTreeMap<String, SeqNo>,
+    /// The chain as of the head, for checkpoints.
+    pub history: std::sync::Arc<super::history::History>,
 }
 
 impl ShardState {
@@ -84,7 +86,6 @@ pub struct Prepared {
     commit: Commit,
     commit_key: String,
     commit_written: bool,
-    attempted: bool,
 }
 
 impl Prepared {
@@ -146,7 +147,7 @@ pub fn prepare(
     }
     prune(&mut durable, &resume);
     let number = lease.commits + 1;
-    let commit = Commit {
+    let mut commit = Commit {
         shard_id: shard.clone(),
         epoch: lease.epoch,
         number,
@@ -155,28 +156,41 @@ pub fn prepare(
         objects: objects.iter().map(|o| o.meta.clone()).collect(),
         durable,
         resume,
+        checkpoint: None,
     };
+    commit.checkpoint = state.history.checkpoint_for(&commit);
     Ok(Prepared {
         objects,
         commit_key: commit_key(&shard, number, lease.epoch),
         commit,
         commit_written: false,
-        attempted: false,
     })
 }
 
-/// A write-once put; a 412 on a retry means our own earlier attempt landed (same bytes).
+/// A write-once put. A failed condition — 412 (the key exists) or S3's 409
+/// ConditionalRequestConflict (another conditional write to the key was in flight, whose
+/// outcome the 409 does not tell) — is settled by reading the key back: our own bytes
+/// there (an earlier attempt of ours landed) is success, other bytes mean another writer
+/// got there first (fenced), and no object at all means nothing landed: a transient
+/// error, retried with the flush.
 async fn put_once(
     store: &Store,
     key: &str,
-    body: Vec<u8>,
-    retry: bool,
+    body: &[u8],
     what: &'static str,
 ) -> Result<(), FlushError> {
-    match store.put_new(key, body).await {
+    match store.put_new(key, body.to_vec()).await {
         Ok(_) => Ok(()),
-        Err(StoreError::Precondition(_)) if retry => Ok(()),
-        Err(StoreError::Precondition(_)) => Err(FlushError::Fenced(what)),
+        Err(StoreError::Precondition(_)) => match store.get(key).await? {
+            Some((there, _)) if there == body => Ok(()),
+            Some(_) => Err(FlushError::Fenced(what)),
+            None => Err(StoreError::Transient {
+                op: "PutObject",
+                key: key.to_string(),
+                detail: "conditional write refused and no object there: nothing landed".into(),
+            }
+            .into()),
+        },
         Err(e) => Err(e.into()),
     }
 }
@@ -206,16 +220,14 @@ pub async fn execute(
     m: &Metrics,
 ) -> Result<(), FlushError> {
     let shard = state.shard_id().to_string();
-    let retry = p.attempted;
-    p.attempted = true;
     for o in p.objects.iter_mut().filter(|o| !o.written) {
-        let put = put_once(store, &o.meta.key, o.body.clone(), retry, "data object");
+        let put = put_once(store, &o.meta.key, &o.body, "data object");
         keep.around(&mut state.held, put).await??;
         o.written = true;
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {
-        let put = put_once(store, &p.commit_key, p.commit.to_json(), retry, "commit");
+        let put = put_once(store, &p.commit_key, &p.commit.to_json(), "commit");
         keep.around(&mut state.held, put).await??;
         p.commit_written = true;
     }
@@ -233,7 +245,11 @@ pub async fn execute(
         Err(e) => return Err(e.into()),
     }
     state.durable = p.commit.durable.clone();
+    state.history.committed(&p.commit);
     m.commits.get_or_create(&metrics::shard(&shard)).inc();
+    if p.commit.checkpoint.is_some() {
+        m.checkpoints.get_or_create(&metrics::shard(&shard)).inc();
+    }
     for o in &p.objects {
         let l = metrics::table(&shard, o.table);
         m.rows_written.get_or_create(&l).inc_by(o.meta.rows);

@@ -23,6 +23,7 @@ pub struct DeliveryConfig {
     pub buffer: BufferConfig,
     pub read: ReadConfig,
     pub sweeper: SweeperConfig,
+    pub checkpoint: CheckpointConfig,
 }
 
 impl Default for DeliveryConfig {
@@ -37,6 +38,7 @@ impl Default for DeliveryConfig {
             buffer: BufferConfig::default(),
             read: ReadConfig::default(),
             sweeper: SweeperConfig::default(),
+            checkpoint: CheckpointConfig::default(),
         }
     }
 }
@@ -145,6 +147,9 @@ pub struct SweeperConfig {
     pub interval_ms: u64,
     /// Orphans younger than this are left alone.
     pub grace_ms: u64,
+    /// Keys per listing page, and pages per sweep; the listing resumes where it stopped.
+    pub page_keys: i32,
+    pub pages_per_sweep: usize,
 }
 
 impl Default for SweeperConfig {
@@ -152,6 +157,24 @@ impl Default for SweeperConfig {
         Self {
             interval_ms: 60_000,
             grace_ms: 300_000,
+            page_keys: 1_000,
+            pages_per_sweep: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointConfig {
+    /// A commit carries a checkpoint (the shard's whole table) once this many commits
+    /// passed since the last one; readers walk back at most this far (0 = never).
+    pub every_commits: u64,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self {
+            every_commits: 1_000,
         }
     }
 }

@@ -69,11 +69,30 @@ pub async fn take(
     }
 }
 
-/// Replaces the held lease by `next`, conditional on the ETag last seen.
+/// Replaces the held lease by `next`, conditional on the ETag last seen. A refused
+/// condition is settled by reading the lease back, since S3's 409
+/// ConditionalRequestConflict does not say whether the racing write was ours or landed:
+/// our bytes there mean ours landed; the ETag we hold still there means nothing did (a
+/// transient error, retried); anything else is another writer's (`Precondition`: fenced).
 pub async fn write(store: &Store, held: &mut Held, next: Lease) -> Result<(), StoreError> {
-    let etag = store
-        .put_match(&lease_key(&held.lease.shard_id), next.to_json(), &held.etag)
-        .await?;
+    let key = lease_key(&held.lease.shard_id);
+    let body = next.to_json();
+    let etag = match store.put_match(&key, body.clone(), &held.etag).await {
+        Ok(etag) => etag,
+        Err(StoreError::Precondition(p)) => match store.get(&key).await? {
+            Some((there, etag)) if there == body => etag,
+            Some((_, etag)) if etag == held.etag => {
+                return Err(StoreError::Transient {
+                    op: "PutObject",
+                    key,
+                    detail: "conditional write refused and the lease unchanged: nothing landed"
+                        .into(),
+                });
+            }
+            _ => return Err(StoreError::Precondition(p)),
+        },
+        Err(e) => return Err(e),
+    };
     *held = Held { lease: next, etag };
     Ok(())
 }

@@ -53,6 +53,13 @@ pub struct Metrics {
     /// Conditional writes refused (the worker was fenced), by what was being written.
     pub fenced_writes: Family<ReasonLabels, Counter>,
     pub orphans_swept: Family<KindLabels, Counter>,
+    /// Owned shards a sweep left alone (chain not walked to its end, lease unreadable), by
+    /// reason; `shard=""` for failed deletes.
+    pub sweep_skipped: Family<ReasonLabels, Counter>,
+    /// Commits written carrying a checkpoint.
+    pub checkpoints: Family<ShardLabels, Counter>,
+    /// Owners that could not read their chain back and write no checkpoints, by reason.
+    pub checkpoints_skipped: Family<ReasonLabels, Counter>,
     pub decode_errors: Family<ReasonLabels, Counter>,
     pub records_skipped: Family<ShardLabels, Counter>,
     /// GetRecords / GetShardIterator throttled (ProvisionedThroughputExceeded, LimitExceeded).
@@ -82,6 +89,9 @@ impl Default for Metrics {
             owned: Family::default(),
             fenced_writes: Family::default(),
             orphans_swept: Family::default(),
+            sweep_skipped: Family::default(),
+            checkpoints: Family::default(),
+            checkpoints_skipped: Family::default(),
             decode_errors: Family::default(),
             records_skipped: Family::default(),
             read_throttles: Family::default(),
@@ -138,6 +148,21 @@ impl Default for Metrics {
             "orphans_swept",
             "Unreachable objects deleted by the sweeper",
             m.orphans_swept.clone(),
+        );
+        r.register(
+            "sweep_skipped",
+            "Owned shards a sweep deleted nothing of, by reason",
+            m.sweep_skipped.clone(),
+        );
+        r.register(
+            "checkpoints",
+            "Commits written carrying a checkpoint",
+            m.checkpoints.clone(),
+        );
+        r.register(
+            "checkpoints_skipped",
+            "Owners writing no checkpoints (chain not read back), by reason",
+            m.checkpoints_skipped.clone(),
         );
         r.register(
             "decode_errors",

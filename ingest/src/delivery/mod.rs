@@ -10,6 +10,7 @@
 pub mod buffer;
 pub mod commit;
 pub mod config;
+pub mod history;
 pub mod hooks;
 pub mod http;
 pub mod keepalive;

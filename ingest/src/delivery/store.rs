@@ -1,14 +1,17 @@
 //! The bucket as delivery uses it: conditional puts (`If-None-Match: *` for objects
 //! written once, `If-Match: <etag>` for lease updates), reads with their ETag, listing and
-//! deletion for the sweeper. A failed precondition is its own error: it means the writer
-//! has been fenced (or, for a write-once key, that the key already exists).
+//! deletion for the sweeper. A failed precondition (412, or S3's 409
+//! ConditionalRequestConflict for a concurrent conditional write) is its own error: it
+//! means the writer lost a race and has been fenced (or, for a write-once key, that the
+//! key already exists or is being written by someone else).
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// 412 (or 404 on `If-Match` against a missing key): the condition did not hold.
+    /// 412 (or 404 on `If-Match` against a missing key): the condition did not hold; or
+    /// 409 ConditionalRequestConflict: another conditional write to the key won the race.
     #[error("precondition failed on {0}")]
     Precondition(String),
     /// Any other failure (network, 5xx, throttling): worth retrying.
@@ -64,6 +67,18 @@ fn transient<E: ProvideErrorMetadata + std::error::Error + 'static>(
         op,
         key: key.to_string(),
         detail,
+    }
+}
+
+/// Whether a failed conditional put lost to another writer: 412 (the condition did not
+/// hold), 404 on `If-Match` against a missing key, or 409 `ConditionalRequestConflict`
+/// (S3's answer when another conditional write to the key is in progress).
+fn lost_race<E: ProvideErrorMetadata>(e: &SdkError<E, Http>, cond: Condition<'_>) -> bool {
+    match (status_of(e), cond) {
+        (_, Condition::None) => false,
+        (Some(412), _) | (Some(404), Condition::Match(_)) => true,
+        (Some(409), _) => e.code() == Some("ConditionalRequestConflict"),
+        _ => false,
     }
 }
 
@@ -160,12 +175,8 @@ impl Store {
         };
         match req.send().await {
             Ok(o) => Ok(o.e_tag().unwrap_or_default().to_string()),
-            Err(e) => match (status_of(&e), cond) {
-                (Some(412), _) | (Some(404), Condition::Match(_)) => {
-                    Err(StoreError::Precondition(key.to_string()))
-                }
-                _ => Err(transient("PutObject", key, &e)),
-            },
+            Err(e) if lost_race(&e, cond) => Err(StoreError::Precondition(key.to_string())),
+            Err(e) => Err(transient("PutObject", key, &e)),
         }
     }
 
@@ -213,6 +224,39 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of the keys under `prefix` after `start_after`, and whether more follow.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        max_keys: i32,
+    ) -> Result<(Vec<Listed>, bool), StoreError> {
+        let resp = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .max_keys(max_keys.max(1))
+            .send()
+            .await
+            .map_err(|e| transient("ListObjectsV2", prefix, &e))?;
+        let page = resp
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    last_modified_ms: o
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .unwrap_or(0),
+                })
+            })
+            .collect();
+        Ok((page, resp.is_truncated().unwrap_or(false)))
+    }
+
     /// HeadBucket: is S3 reachable and the bucket there?
     pub async fn check(&self) -> Result<(), StoreError> {
         self.client
@@ -230,4 +274,93 @@ enum Condition<'a> {
     Absent,
     Match(&'a str),
     None,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mocks::{FailCode, Fault, RunningEmulator, Service};
+
+    async fn store() -> (RunningEmulator, Store) {
+        let emu = mocks::Emulator::start(
+            mocks::EmulatorConfig::default(),
+            "127.0.0.1:0".parse().expect("loopback"),
+        )
+        .await
+        .expect("emulator binds");
+        let client = crate::aws::AwsConfig::local(emu.endpoint()).s3().await;
+        client
+            .create_bucket()
+            .bucket("delivery-store")
+            .send()
+            .await
+            .expect("CreateBucket");
+        (emu, Store::new(client, "delivery-store"))
+    }
+
+    fn s3_fails(emu: &RunningEmulator, code: FailCode) -> mocks::FaultId {
+        emu.emulator
+            .ctx
+            .faults
+            .inject(Fault::Fail {
+                service: Service::S3,
+                operation: Some("PutObject".into()),
+                status: code.status(),
+                code: Some(code),
+                probability: 1.0,
+            })
+            .expect("inject")
+    }
+
+    /// Issue 16, bug 6: S3 answers a conditional write that races another one with 409
+    /// ConditionalRequestConflict as well as 412; both mean the writer lost the race.
+    #[tokio::test]
+    async fn a_conditional_conflict_is_a_lost_race_like_a_failed_precondition() {
+        let (emu, store) = store().await;
+        let etag = store
+            .put_new("lease", b"e1".to_vec())
+            .await
+            .expect("create");
+        let again = store.put_new("lease", b"e1".to_vec()).await;
+        assert!(
+            matches!(&again, Err(StoreError::Precondition(k)) if k == "lease"),
+            "412: {again:?}"
+        );
+
+        s3_fails(&emu, FailCode::ConditionalRequestConflict);
+        let create = store.put_new("commit", b"c".to_vec()).await;
+        assert!(
+            matches!(&create, Err(StoreError::Precondition(k)) if k == "commit"),
+            "409 on If-None-Match: {create:?}"
+        );
+        let update = store.put_match("lease", b"e2".to_vec(), &etag).await;
+        assert!(
+            matches!(&update, Err(StoreError::Precondition(k)) if k == "lease"),
+            "409 on If-Match: {update:?}"
+        );
+        assert_eq!(
+            update.map_err(|e| e.reason()).err(),
+            Some("precondition_failed")
+        );
+        // An unconditional write cannot lose a race and is never answered 409.
+        store
+            .put_any("errors/x", b"x".to_vec())
+            .await
+            .expect("unconditional put");
+        assert_eq!(
+            store.get("lease").await.expect("get").map(|(b, _)| b),
+            Some(b"e1".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn slow_down_on_a_conditional_write_stays_transient() {
+        let (emu, store) = store().await;
+        s3_fails(&emu, FailCode::SlowDown);
+        let err = store.put_new("commit", b"c".to_vec()).await;
+        assert!(
+            matches!(&err, Err(StoreError::Transient { detail, .. }) if detail.contains("SlowDown")),
+            "{err:?}"
+        );
+    }
 }

@@ -1,26 +1,72 @@
-//! The sweeper: deletes data and commit objects of the shards this worker owns that no
-//! commit reachable from the lease head lists, whose epoch is below the lease's current
-//! epoch (so no live writer can still make them reachable) and which are older than the
-//! grace period. The reachable set is cached per shard: commits are immutable and the
-//! chain is append-only, so each sweep walks only the commits added since the last one.
+//! The sweeper: deletes data and commit objects of the shards this worker owns that the
+//! shard's chain does not reference, whose epoch is below the lease's current epoch (so no
+//! live writer can still make them reachable) and which are older than the grace period.
+//!
+//! It runs as its own task ([`spawn`]), never inside the lease loop. Per owned shard it
+//! walks the chain from the lease head down to the newest checkpoint (or the first commit,
+//! or the head it walked completely last time) and keeps the resulting manifest. A shard
+//! whose walk did not reach its end this sweep has nothing deleted (counted by reason) and
+//! keeps its last complete manifest: "referenced" is only ever what a complete walk saw.
+//! The bucket is listed a page at a time from a cursor that carries over to the next
+//! sweep (`pages_per_sweep`), so every object is visited however large the bucket.
 
+use super::history::read_commit;
 use super::lease;
-use super::metrics::KindLabels;
-use super::store::StoreError;
+use super::metrics::{self, KindLabels, Metrics};
+use super::store::{Store, StoreError};
 use super::worker::Inner;
-use crate::table::Commit;
-use crate::table::layout::{COMMITS_PREFIX, epoch_of_key};
+use crate::table::Manifest;
+use crate::table::checkpoint::{self, WalkError};
+use crate::table::layout::{COMMITS_PREFIX, commit_number_of_key, epoch_of_key};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
-#[derive(Default)]
-struct Chain {
-    /// Commit keys and data keys reachable from the last head walked.
-    reachable: HashSet<String>,
+/// The prefixes swept, in cursor order.
+const PREFIXES: [&str; 3] = [COMMITS_PREFIX, "metrics/", "events/"];
+
+/// What one sweep works with.
+pub struct Scope<'a> {
+    pub store: &'a Store,
+    pub worker_id: &'a str,
+    pub grace_ms: u64,
+    pub now_ms: i64,
+    pub metrics: &'a Metrics,
+    /// Keys per listing page, and pages listed per sweep.
+    pub page_keys: i32,
+    pub pages_per_sweep: usize,
+}
+
+/// What a complete walk of one shard's chain found.
+struct Reach {
+    head: String,
+    manifest: Manifest,
+    data: HashSet<String>,
+}
+
+/// Where the listing resumes.
+#[derive(Default, Clone, Debug, PartialEq, Eq)]
+struct Cursor {
+    prefix: usize,
+    after: Option<String>,
 }
 
 #[derive(Default)]
 pub struct Sweeper {
-    chains: HashMap<String, Chain>,
+    reach: HashMap<String, Reach>,
+    cursor: Cursor,
+}
+
+/// The outcome of one sweep.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Swept {
+    pub deleted: u64,
+    /// Owned shards whose chain was walked to its end this sweep.
+    pub walked: Vec<String>,
+    /// Owned shards left alone, with the reason.
+    pub skipped: Vec<(String, &'static str)>,
+    /// Listing pages read.
+    pub pages: usize,
 }
 
 /// The shard a data or commit key belongs to, and whether it is a commit.
@@ -35,89 +81,188 @@ pub fn shard_of_key(key: &str) -> Option<(&str, bool)> {
     Some((shard, false))
 }
 
+/// Runs the sweeper of `w` every `sweeper.interval_ms` until the handle is dropped.
+pub fn spawn(w: Arc<Inner>) -> Handle {
+    Handle(tokio::spawn(run(w)))
+}
+
+/// Aborts the sweeper task when dropped.
+pub struct Handle(tokio::task::JoinHandle<()>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn run(w: Arc<Inner>) {
+    let every = Duration::from_millis(w.config.sweeper.interval_ms);
+    if every.is_zero() {
+        return;
+    }
+    let mut sweeper = Sweeper::default();
+    loop {
+        tokio::time::sleep(every).await;
+        let owned = w.owned_shards();
+        if owned.is_empty() {
+            continue;
+        }
+        let scope = Scope {
+            store: &w.store,
+            worker_id: &w.config.worker_id,
+            grace_ms: w.config.sweeper.grace_ms,
+            now_ms: w.now_ms(),
+            metrics: &w.metrics,
+            page_keys: w.config.sweeper.page_keys,
+            pages_per_sweep: w.config.sweeper.pages_per_sweep,
+        };
+        match sweeper.sweep(&scope, &owned).await {
+            Ok(s) if s.deleted > 0 || !s.skipped.is_empty() => {
+                tracing::info!(deleted = s.deleted, skipped = ?s.skipped, "sweep done");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%e, "sweep listing failed; resumes there next sweep"),
+        }
+    }
+}
+
 impl Sweeper {
-    /// Walks the chain back from `head` until a commit already known reachable.
+    /// Walks `shard`'s chain from the lease head; records the manifest only if the walk
+    /// reached its end.
     async fn walk(
         &mut self,
-        w: &Inner,
+        s: &Scope<'_>,
         shard: &str,
         head: Option<&str>,
-        max: u64,
-    ) -> Result<(), StoreError> {
-        let chain = self.chains.entry(shard.to_string()).or_default();
-        let mut next = head.map(str::to_string);
-        for _ in 0..=max {
-            let Some(key) = next.take() else { break };
-            if chain.reachable.contains(&key) {
-                break;
-            }
-            let Some((body, _)) = w.store.get(&key).await? else {
-                return Err(StoreError::Transient {
-                    op: "GetObject",
-                    key,
-                    detail: "reachable commit missing".into(),
-                });
-            };
-            let c = Commit::from_json(&body).map_err(|e| StoreError::Transient {
-                op: "ParseCommit",
-                key: key.clone(),
-                detail: e.to_string(),
-            })?;
-            chain
-                .reachable
-                .extend(c.objects.iter().map(|o| o.key.clone()));
-            chain.reachable.insert(key);
-            next = c.parent;
+        commits: u64,
+    ) -> Result<(), WalkError> {
+        let cached = self.reach.get(shard);
+        if let (Some(r), Some(h)) = (cached, head)
+            && r.head == h
+        {
+            return Ok(());
         }
+        let known = cached.map(|r| (r.head.as_str(), r.manifest.number));
+        let store = s.store;
+        let max = usize::try_from(commits)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let walked = checkpoint::walk(head, known, max, |k| read_commit(store, k)).await?;
+        let manifest = walked.manifest(cached.map(|r| &r.manifest))?;
+        let data = manifest.objects.iter().map(|o| o.key.clone()).collect();
+        self.reach.insert(
+            shard.to_string(),
+            Reach {
+                head: head.unwrap_or_default().to_string(),
+                manifest,
+                data,
+            },
+        );
         Ok(())
     }
 
-    /// One sweep over `owned` shards; returns how many orphans were deleted.
-    pub async fn sweep(&mut self, w: &Inner, owned: &[String]) -> Result<u64, StoreError> {
-        let me = w.config.worker_id.as_str();
+    /// Whether `key` (of `shard`) is referenced by the chain as last walked completely.
+    fn referenced(&self, shard: &str, key: &str, is_commit: bool, epoch: u64) -> bool {
+        let Some(r) = self.reach.get(shard) else {
+            return true;
+        };
+        if is_commit {
+            // A commit key that does not parse is never deleted.
+            commit_number_of_key(key).is_none_or(|n| r.manifest.has_commit(n, epoch))
+        } else {
+            r.data.contains(key)
+        }
+    }
+
+    /// One sweep over `owned` shards. A listing failure ends the sweep (the cursor stays
+    /// where it was); failures of single shards or deletes are counted and skipped.
+    pub async fn sweep(&mut self, s: &Scope<'_>, owned: &[String]) -> Result<Swept, StoreError> {
+        let mut out = Swept::default();
         let mut epochs: HashMap<String, u64> = HashMap::new();
         for shard in owned {
-            let Some(h) = lease::read(&w.store, shard).await? else {
-                continue;
+            let h = match lease::read(s.store, shard).await {
+                Ok(Some(h)) if h.lease.owner == s.worker_id => h,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(shard, %e, "sweeper: lease read failed");
+                    self.skip(s, &mut out, shard, "lease_read");
+                    continue;
+                }
             };
-            if h.lease.owner != me {
-                continue;
+            match self
+                .walk(s, shard, h.lease.head.as_deref(), h.lease.commits)
+                .await
+            {
+                Ok(()) => {
+                    epochs.insert(shard.clone(), h.lease.epoch);
+                    out.walked.push(shard.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(shard, %e, "sweeper: chain not walked to its end; nothing deleted");
+                    self.skip(s, &mut out, shard, e.reason());
+                }
             }
-            self.walk(w, shard, h.lease.head.as_deref(), h.lease.commits)
-                .await?;
-            epochs.insert(shard.clone(), h.lease.epoch);
         }
         if epochs.is_empty() {
-            return Ok(0);
+            return Ok(out);
         }
-        let now = w.now_ms();
-        let grace = w.config.sweeper.grace_ms as i64;
-        let mut deleted = 0;
-        for prefix in [COMMITS_PREFIX, "metrics/", "events/"] {
-            for o in w.store.list(prefix, 10_000).await? {
+        let grace = s.grace_ms as i64;
+        while out.pages < s.pages_per_sweep.max(1) {
+            let prefix = PREFIXES[self.cursor.prefix];
+            let (page, truncated) = s
+                .store
+                .list_page(prefix, self.cursor.after.as_deref(), s.page_keys)
+                .await?;
+            out.pages += 1;
+            for o in &page {
                 let Some((shard, is_commit)) = shard_of_key(&o.key) else {
                     continue;
                 };
                 let (Some(current), Some(epoch)) = (epochs.get(shard), epoch_of_key(&o.key)) else {
                     continue;
                 };
-                let reachable = self
-                    .chains
-                    .get(shard)
-                    .is_some_and(|c| c.reachable.contains(&o.key));
-                if epoch < *current && !reachable && now - o.last_modified_ms >= grace {
-                    w.store.delete(&o.key).await?;
-                    deleted += 1;
-                    let kind = if is_commit { "commit" } else { "data" };
-                    w.metrics
-                        .orphans_swept
-                        .get_or_create(&KindLabels { kind })
-                        .inc();
-                    tracing::info!(key = o.key, "orphan swept");
+                if epoch >= *current
+                    || s.now_ms - o.last_modified_ms < grace
+                    || self.referenced(shard, &o.key, is_commit, epoch)
+                {
+                    continue;
+                }
+                if let Err(e) = s.store.delete(&o.key).await {
+                    tracing::warn!(key = o.key, %e, "sweeper: delete failed");
+                    self.skip(s, &mut out, "", "delete_failed");
+                    continue;
+                }
+                out.deleted += 1;
+                let kind = if is_commit { "commit" } else { "data" };
+                s.metrics
+                    .orphans_swept
+                    .get_or_create(&KindLabels { kind })
+                    .inc();
+                tracing::info!(key = o.key, "orphan swept");
+            }
+            match page.last() {
+                Some(last) if truncated => self.cursor.after = Some(last.key.clone()),
+                _ => {
+                    self.cursor = Cursor {
+                        prefix: (self.cursor.prefix + 1) % PREFIXES.len(),
+                        after: None,
+                    };
+                    if self.cursor.prefix == 0 {
+                        // One pass over the bucket ended: the next sweep starts over.
+                        break;
+                    }
                 }
             }
         }
-        Ok(deleted)
+        Ok(out)
+    }
+
+    fn skip(&self, s: &Scope<'_>, out: &mut Swept, shard: &str, reason: &'static str) {
+        s.metrics
+            .sweep_skipped
+            .get_or_create(&metrics::reason(shard, reason))
+            .inc();
+        out.skipped.push((shard.to_string(), reason));
     }
 }
 

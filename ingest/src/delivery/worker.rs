@@ -1,9 +1,10 @@
 //! The worker: evaluates leases every `renew_ms` (take free or expired shards up to a
 //! fair share, steal the rest of the deficit from workers above it), runs one task per owned
-//! shard, sweeps orphans of the shards it owns, and on shutdown lets every task hand its
-//! shard off. A crash point stops the whole worker dead. Every AWS call it makes is
-//! bounded by the lease ([`call_timeout`](super::config::LeaseConfig::call_timeout)); a
-//! lease that cannot be read or taken makes only its own shard sit a round out.
+//! shard and the sweeper of the shards it owns as a task of its own, and on shutdown lets
+//! every task hand its shard off. A crash point stops the whole worker dead. Every AWS
+//! call it makes is bounded by the lease
+//! ([`call_timeout`](super::config::LeaseConfig::call_timeout)); a lease that cannot be
+//! read or taken makes only its own shard sit a round out.
 
 use super::config::DeliveryConfig;
 use super::hooks::Hook;
@@ -11,7 +12,6 @@ use super::lease::{self, Held, Take, View};
 use super::metrics::Metrics;
 use super::shard::{self, ShardExit};
 use super::store::{Store, StoreError};
-use super::sweeper::Sweeper;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -64,6 +64,11 @@ impl Inner {
 
     pub fn crash(&self) {
         self.mode.send_replace(Mode::Crashed);
+    }
+
+    /// Shards this worker runs right now.
+    pub fn owned_shards(&self) -> Vec<String> {
+        self.owned.lock().iter().cloned().collect()
     }
 }
 
@@ -145,9 +150,8 @@ impl Worker {
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()> + Send) -> Exit {
         let w = &self.inner;
         let mut tasks: HashMap<String, JoinHandle<ShardExit>> = HashMap::new();
-        let mut sweeper = Sweeper::default();
-        let sweep_every = Duration::from_millis(w.config.sweeper.interval_ms);
-        let mut next_sweep = Instant::now() + sweep_every;
+        // Its own task: lease evaluation never waits on a sweep.
+        let _sweeper = super::sweeper::spawn(w.clone());
         let mut mode = w.mode.subscribe();
         tokio::pin!(shutdown);
         loop {
@@ -172,13 +176,6 @@ impl Worker {
                     }
                 }
                 Err(e) => tracing::warn!(%e, "lease evaluation failed"),
-            }
-            if !sweep_every.is_zero() && Instant::now() >= next_sweep {
-                next_sweep = Instant::now() + sweep_every;
-                let owned: Vec<String> = tasks.keys().cloned().collect();
-                if let Err(e) = sweeper.sweep(w, &owned).await {
-                    tracing::warn!(%e, "sweep failed");
-                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(w.config.lease.renew()) => {}

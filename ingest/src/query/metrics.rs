@@ -59,6 +59,8 @@ pub struct Metrics {
     pub unauthorized: Family<ReasonLabels, Counter>,
     pub store_refused: Family<TenantLabels, Counter>,
     pub rebuilds: Counter,
+    /// Shards the catalog could not rebuild (it stays not ready while any is missing).
+    pub shards_missing: Gauge,
     pub warm_queries: Family<OutcomeLabels, Counter>,
     pub warm_objects: Counter,
     pub cache: super::cache::CacheMetrics,
@@ -86,6 +88,7 @@ impl Default for Metrics {
             unauthorized: Family::default(),
             store_refused: Family::default(),
             rebuilds: Counter::default(),
+            shards_missing: Gauge::default(),
             warm_queries: Family::default(),
             warm_objects: Counter::default(),
             cache: Default::default(),
@@ -146,6 +149,11 @@ impl Default for Metrics {
             "catalog_rebuilds",
             "Start-up rebuilds from the lease heads",
             m.rebuilds.clone(),
+        );
+        registry.register(
+            "catalog_shards_missing",
+            "Shards not rebuilt from their lease head (catalog not ready while > 0)",
+            m.shards_missing.clone(),
         );
         registry.register(
             "warm_queries",

@@ -228,10 +228,13 @@ async fn prepare(svc: &Arc<QueryService>) -> Result<Consumer, String> {
         match follower.follow(&svc.catalog, shard).await {
             Ok(done) => svc.metrics.applied(done),
             Err(e) => {
-                // One broken shard must not keep the others unqueryable; its next lease
-                // change retries it.
+                // The other shards are applied and queryable, but the catalog stays not
+                // ready (`/readyz` 503) until this one is: its next lease change or the
+                // consumer's retry applies it.
                 svc.metrics.catalog_message("failed", e.reason());
-                tracing::warn!(shard, error = %e, "start-up rebuild of a shard failed");
+                let missing = svc.catalog.mark_missing(shard, e.reason());
+                svc.metrics.shards_missing.set(missing as i64);
+                tracing::warn!(shard, error = %e, reason = e.reason(), "start-up rebuild of a shard failed: catalog not ready");
             }
         }
     }

@@ -1,8 +1,10 @@
 //! A commit object (`_commits/<shard>/<number>-e<epoch>.json`), written once with
 //! `If-None-Match: *`. It names its parent, the data objects it adds, per partition the
 //! last sequence number now durable, and the shard's resume point. It takes effect only
-//! when the shard's lease is updated (conditionally) to point at it.
+//! when the shard's lease is updated (conditionally) to point at it. Every so often a commit
+//! also carries a checkpoint (the shard's whole table, [`super::checkpoint`]).
 
+use super::checkpoint::Checkpoint;
 use super::layout::{Partition, SeqNo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +63,11 @@ pub struct Commit {
     /// On resume, records at or below their partition's mark are skipped.
     pub durable: BTreeMap<String, SeqNo>,
     pub resume: Resume,
+    /// Every `checkpoint.every_commits` commits: the shard's whole table as of this commit,
+    /// so readers stop walking here ([`super::checkpoint`]). Absent in other commits and in
+    /// commits written before checkpoints existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl Commit {
@@ -101,8 +108,20 @@ mod tests {
             )]
             .into(),
             resume: Resume::At(SeqNo::new("10")),
+            checkpoint: None,
         };
         assert_eq!(Commit::from_json(&c.to_json()).unwrap(), c);
         assert_eq!(c.objects[0].partition().unwrap().tenant, "a");
+        // Commits written before checkpoints existed have no such field.
+        let json = String::from_utf8(c.to_json()).unwrap();
+        assert!(!json.contains("checkpoint"));
+        let with = Commit {
+            checkpoint: Some(Checkpoint {
+                objects: c.objects.clone(),
+                epochs: vec![super::super::checkpoint::EpochSpan { from: 1, epoch: 2 }],
+            }),
+            ..c.clone()
+        };
+        assert_eq!(Commit::from_json(&with.to_json()).unwrap(), with);
     }
 }

@@ -47,6 +47,19 @@ pub fn tenant_prefix(kind: Kind, tenant: &str) -> String {
     format!("{}/tenant={tenant}/", table_name(kind))
 }
 
+/// The shard of a commit key (`_commits/<shard>/…`).
+pub fn shard_of_commit_key(key: &str) -> Option<&str> {
+    key.strip_prefix(COMMITS_PREFIX)?
+        .split_once('/')
+        .map(|(s, _)| s)
+}
+
+/// The number of a commit key (`…/<number:010>-e<epoch>.json`).
+pub fn commit_number_of_key(key: &str) -> Option<u64> {
+    let stem = key.strip_prefix(COMMITS_PREFIX)?.rsplit('/').next()?;
+    stem.split_once("-e")?.0.parse().ok()
+}
+
 /// The epoch a data or commit key was written under (`…-e<epoch>.<ext>`), for the sweeper.
 pub fn epoch_of_key(key: &str) -> Option<u64> {
     let stem = key.rsplit('/').next()?;
@@ -191,6 +204,9 @@ mod tests {
         let c = commit_key("shardId-7", 12, 4);
         assert_eq!(c, "_commits/shardId-7/0000000012-e4.json");
         assert_eq!(epoch_of_key(&c), Some(4));
+        assert_eq!(commit_number_of_key(&c), Some(12));
+        assert_eq!(shard_of_commit_key(&c), Some("shardId-7"));
+        assert_eq!(commit_number_of_key("_commits/shardId-7/x-e4.json"), None);
     }
 
     #[test]

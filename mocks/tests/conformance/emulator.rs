@@ -21,7 +21,7 @@ async fn health_reports_state_counters_and_localstack_shape() {
         .inject(Fault::Latency {
             service: Service::S3,
             operation: None,
-            delay_ms: 5,
+            delay_ms: mocks::Delay::Constant(5),
         })
         .unwrap();
     let (status, _, body) =
@@ -56,6 +56,7 @@ async fn injected_failures_latency_and_blackhole() {
             service: Service::Kinesis,
             operation: None,
             status: 503,
+            code: None,
             probability: 1.0,
         })
         .unwrap();
@@ -69,6 +70,7 @@ async fn injected_failures_latency_and_blackhole() {
             service: Service::Kinesis,
             operation: Some("ListStreams".into()),
             status: 500,
+            code: None,
             probability: 1.0,
         })
         .unwrap();
@@ -87,7 +89,7 @@ async fn injected_failures_latency_and_blackhole() {
         .inject(Fault::Latency {
             service: Service::Kinesis,
             operation: None,
-            delay_ms: 300,
+            delay_ms: mocks::Delay::Constant(300),
         })
         .unwrap();
     let t = Instant::now();

@@ -2,6 +2,7 @@
 //! their attributes, messages and their digests, receipt handles and visibility,
 //! long polling, redrive and retention, and the error codes the SDK maps.
 
+mod faults;
 mod messages;
 mod queues;
 mod timing;

@@ -174,6 +174,7 @@ async fn the_reader_follows_lease_heads_and_commit_chains_only() {
         objects: vec![object(&a, 2), object(&ev, 1)],
         durable: Default::default(),
         resume: Resume::TrimHorizon,
+        checkpoint: None,
     };
     let c2 = Commit {
         number: 2,

@@ -86,6 +86,7 @@ async fn load_durable(w: &Inner, lease: &Lease) -> Result<Commit, StoreError> {
             objects: Vec::new(),
             durable: Default::default(),
             resume: lease.resume.clone(),
+            checkpoint: None,
         });
     };
     match w.store.get(head).await? {
@@ -143,6 +144,7 @@ pub async fn run(w: Arc<Inner>, held: Held, mode: watch::Receiver<Mode>) -> Shar
     let mut task = Task {
         shard: shard.clone(),
         state: ShardState {
+            history: super::history::History::start(&w, &held.lease),
             held,
             durable: head.durable,
         },
@@ -291,6 +293,7 @@ impl Task {
         let state = ShardState {
             held: self.state.held.clone(),
             durable: self.state.durable.clone(),
+            history: self.state.history.clone(),
         };
         let resume = self.resume_point();
         let now_ms = self.w.now_ms();

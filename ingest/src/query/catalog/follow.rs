@@ -1,10 +1,12 @@
 //! Following one shard's lease head: read the lease object, walk the commit chain from
-//! `head` back to the commit already applied (or the chain's start), and apply the commits
-//! oldest first. Also the start-up rebuild: list `_leases/` once and follow every shard.
+//! `head` back to the commit already applied, the newest checkpoint or the chain's start
+//! ([`crate::table::checkpoint::walk`], the walk delivery's sweeper shares), and apply the
+//! commits oldest first. Also the start-up rebuild: list `_leases/` once and follow every shard.
 //! Reads are plain S3 GETs (commit objects are immutable, the lease is read fresh), so a
 //! stale or replayed notification just finds nothing new.
 
 use super::{Applied, AppliedHead, Catalog, sdk_error};
+use crate::table::checkpoint::{self, WalkError};
 use crate::table::{Commit, Lease, layout};
 use aws_sdk_s3::Client;
 
@@ -21,8 +23,12 @@ pub enum FollowError {
     },
     #[error("parsing {key}: {message}")]
     Parse { key: String, message: String },
-    #[error("commit chain of {shard} longer than {max} commits past the applied head")]
-    ChainTooLong { shard: String, max: usize },
+    #[error("commit chain of {shard}: {source}")]
+    Chain {
+        shard: String,
+        #[source]
+        source: WalkError,
+    },
     #[error("listing {prefix}: {message}")]
     List { prefix: String, message: String },
 }
@@ -33,7 +39,7 @@ impl FollowError {
         match self {
             Self::Read { .. } => "s3_read",
             Self::Parse { .. } => "unparseable_object",
-            Self::ChainTooLong { .. } => "chain_too_long",
+            Self::Chain { source, .. } => source.reason(),
             Self::List { .. } => "s3_list",
         }
     }
@@ -74,8 +80,16 @@ impl Follower {
         Ok(bytes.to_vec())
     }
 
-    /// Brings `shard` up to its lease head.
+    /// Brings `shard` up to its lease head: walks back to the commit already applied, or
+    /// the newest checkpoint (which lists the whole table up to it), or the first commit.
+    /// On success the shard is no longer missing.
     pub async fn follow(&self, catalog: &Catalog, shard: &str) -> Result<Applied, FollowError> {
+        let done = self.follow_head(catalog, shard).await?;
+        catalog.mark_present(shard);
+        Ok(done)
+    }
+
+    async fn follow_head(&self, catalog: &Catalog, shard: &str) -> Result<Applied, FollowError> {
         let key = layout::lease_key(shard);
         let lease = Lease::from_json(&self.read(&key).await?).map_err(|e| FollowError::Parse {
             key: key.clone(),
@@ -88,38 +102,35 @@ impl Follower {
         if applied.as_ref().is_some_and(|a| a.key == head_key) {
             return Ok(Applied::default());
         }
-        let mut chain: Vec<Commit> = Vec::new();
-        let mut next = Some(head_key.clone());
-        while let Some(key) = next.take() {
-            if applied.as_ref().is_some_and(|a| a.key == key) {
-                break;
-            }
-            if chain.len() >= self.max_chain_walk {
-                return Err(FollowError::ChainTooLong {
-                    shard: shard.to_string(),
-                    max: self.max_chain_walk,
-                });
-            }
-            let commit =
-                Commit::from_json(&self.read(&key).await?).map_err(|e| FollowError::Parse {
-                    key: key.clone(),
-                    message: e.to_string(),
-                })?;
-            // A commit older than the applied head means the chain was already walked
-            // past here (the applied head is not an ancestor: nothing older is new).
-            if applied.as_ref().is_some_and(|a| commit.number <= a.number) {
-                break;
-            }
-            next = commit.parent.clone();
-            chain.push(commit);
-        }
-        chain.reverse();
+        let known = applied.as_ref().map(|a| (a.key.as_str(), a.number));
+        let walked = checkpoint::walk(Some(head_key.as_str()), known, self.max_chain_walk, |k| {
+            self.read_commit(k)
+        })
+        .await
+        .map_err(|source| FollowError::Chain {
+            shard: shard.to_string(),
+            source,
+        })?;
+        let chain = walked.oldest_first();
         let number = chain.last().map_or(lease.commits, |c| c.number);
         let head = AppliedHead {
             key: head_key,
             number,
         };
         Ok(catalog.apply(shard, head, &chain))
+    }
+
+    async fn read_commit(&self, key: String) -> Result<Option<Commit>, WalkError> {
+        let body = self.read(&key).await.map_err(|e| WalkError::Read {
+            key: key.clone(),
+            detail: e.to_string(),
+        })?;
+        Commit::from_json(&body)
+            .map(Some)
+            .map_err(|e| WalkError::Parse {
+                key,
+                detail: e.to_string(),
+            })
     }
 
     /// The shards that have a lease object (one listing of `_leases/`, at start).

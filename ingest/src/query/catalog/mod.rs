@@ -3,7 +3,8 @@
 //! joins the table when a commit reachable from its shard's lease head lists it, never
 //! before. State is in memory, rebuilt from the lease heads on start ([`follow`]) and kept
 //! current by S3 notifications over SQS ([`sqs`]); [`wiring`] creates the bucket, queues
-//! and notification configuration.
+//! and notification configuration. A shard that could not be rebuilt is kept as missing
+//! (with its reason) and the catalog is not ready until it is applied.
 //!
 //! Queries take a [`TenantSnapshot`]: cheap (`Arc` clones), immutable, so a commit applied
 //! during a query does not change what the query reads.
@@ -80,6 +81,9 @@ struct State {
 pub struct Catalog {
     state: RwLock<State>,
     ready: AtomicBool,
+    /// Shards whose chain could not be applied since start, with the reason: while any
+    /// is here the catalog is not ready (a query would silently miss their data).
+    missing: RwLock<BTreeMap<String, &'static str>>,
 }
 
 impl Catalog {
@@ -149,8 +153,32 @@ impl Catalog {
         out
     }
 
+    /// Rebuilt from the lease heads, with no shard missing.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+        self.ready.load(Ordering::Acquire) && self.missing.read().is_empty()
+    }
+
+    /// `shard` could not be brought up to its lease head; returns how many are missing.
+    pub fn mark_missing(&self, shard: &str, reason: &'static str) -> usize {
+        let mut m = self.missing.write();
+        m.insert(shard.to_string(), reason);
+        m.len()
+    }
+
+    /// `shard` is up to its lease head; returns how many are still missing.
+    pub fn mark_present(&self, shard: &str) -> usize {
+        let mut m = self.missing.write();
+        m.remove(shard);
+        m.len()
+    }
+
+    /// Shards missing, with the reason.
+    pub fn missing(&self) -> Vec<(String, &'static str)> {
+        self.missing
+            .read()
+            .iter()
+            .map(|(s, r)| (s.clone(), *r))
+            .collect()
     }
 
     pub fn set_ready(&self) {
@@ -223,6 +251,7 @@ mod tests {
                 .collect(),
             durable: Default::default(),
             resume: Resume::TrimHorizon,
+            checkpoint: None,
         }
     }
 

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 /// Pause after a failed ReceiveMessage call before the next one.
 const RECEIVE_BACKOFF: Duration = Duration::from_millis(500);
+/// How often shards missing since start-up are tried again without a notification.
+const MISSING_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
 struct Event {
@@ -104,7 +106,12 @@ pub struct Consumer {
 impl Consumer {
     /// Receives and applies notifications until the task is aborted.
     pub async fn run(self) {
+        let mut next_retry = std::time::Instant::now() + MISSING_RETRY;
         loop {
+            if std::time::Instant::now() >= next_retry {
+                next_retry = std::time::Instant::now() + MISSING_RETRY;
+                self.retry_missing().await;
+            }
             let received = self
                 .sqs
                 .receive_message()
@@ -127,6 +134,26 @@ impl Consumer {
                 }
             }
         }
+    }
+
+    /// Follows again every shard the catalog is missing (a shard with no owner sends no
+    /// lease notifications).
+    async fn retry_missing(&self) {
+        for (shard, _) in self.catalog.missing() {
+            match self.follower.follow(&self.catalog, &shard).await {
+                Ok(done) => {
+                    self.metrics.applied(done);
+                    tracing::info!(shard, "missing shard applied");
+                }
+                Err(e) => {
+                    self.catalog.mark_missing(&shard, e.reason());
+                    tracing::warn!(shard, error = %e, "missing shard still not applied");
+                }
+            }
+        }
+        self.metrics
+            .shards_missing
+            .set(self.catalog.missing().len() as i64);
     }
 
     async fn handle(&self, m: &Message) {
@@ -153,6 +180,9 @@ impl Consumer {
             }
         }
         self.metrics.catalog_message("applied", "ok");
+        self.metrics
+            .shards_missing
+            .set(self.catalog.missing().len() as i64);
         self.delete(m).await;
     }
 

@@ -97,3 +97,47 @@ async fn a_throttled_stream_is_survived_with_counters() {
     assert_eq!(w.worker.owned().len(), SHARDS, "still running every shard");
     assert_eq!(w.stop().await, Exit::Stopped);
 }
+
+/// S3 answers 409 ConditionalRequestConflict to a conditional write that raced another
+/// one in flight; the 409 does not say which won. A worker whose every PutObject gets it
+/// for a second settles each one by reading the key back: nothing there (or its lease
+/// unchanged) is a transient error, retried, never "fenced". Before, a 409 on a data
+/// object or a lease renewal fenced the worker: it dropped its buffers and shards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_conflicts_are_retried_not_fenced_and_nothing_is_lost() {
+    let env = Env::start().await;
+    let w = Running::start(env.config("delivery-a-1"), None).await;
+    let mut expected = put_mixed(&env, 1).await;
+    let fault = env
+        .emu
+        .emulator
+        .ctx
+        .faults
+        .inject(Fault::Fail {
+            service: Service::S3,
+            operation: Some("PutObject".into()),
+            status: 409,
+            code: Some(mocks::FailCode::ConditionalRequestConflict),
+            probability: 1.0,
+        })
+        .expect("fault");
+    expected.extend(put_mixed(&env, 2).await);
+    // Flushes (300 ms) and renewals (400 ms) meet the 409 for 1.2 s, under the lease (2 s).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    env.emu.emulator.ctx.faults.clear(fault);
+    let rows = env.wait_rows(expected.len(), Duration::from_secs(30)).await;
+    assert_exactly(&rows, &expected);
+    let text = w.metrics().await;
+    assert_eq!(
+        sum_metric(&text, "delivery_fenced_writes_total", ""),
+        0.0,
+        "no write was fenced:\n{text}"
+    );
+    assert!(
+        sum_metric(&text, "delivery_flush_failures_total", "") > 0.0
+            || sum_metric(&text, "delivery_lease_errors_total", "") > 0.0,
+        "the 409s were met and counted:\n{text}"
+    );
+    assert_eq!(w.worker.owned().len(), SHARDS, "still running every shard");
+    assert_eq!(w.stop().await, Exit::Stopped);
+}

@@ -3,6 +3,7 @@
 //! commit chain → Parquet) and compared item by item with what was put into Kinesis.
 
 mod balance;
+mod checkpoint;
 pub(crate) mod common;
 mod crash;
 pub(crate) mod envelopes;
@@ -11,3 +12,4 @@ mod fencing;
 mod reader;
 mod roundtrip;
 mod slow_s3;
+mod sweeper;

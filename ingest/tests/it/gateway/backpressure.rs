@@ -92,6 +92,7 @@ async fn throttled_or_down_kinesis_is_503_and_acked_data_is_stored() {
             service: Service::Kinesis,
             operation: Some("PutRecords".into()),
             status: 503,
+            code: None,
             probability: 1.0,
         })
         .expect("inject");

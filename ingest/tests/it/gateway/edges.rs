@@ -175,7 +175,7 @@ async fn a_full_request_queue_sheds_with_503_and_retry_after() {
         .inject(Fault::Latency {
             service: Service::Kinesis,
             operation: Some("PutRecords".into()),
-            delay_ms: 300,
+            delay_ms: mocks::Delay::Constant(300),
         })
         .expect("inject latency");
     let t = now_ms();

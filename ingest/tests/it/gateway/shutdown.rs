@@ -17,7 +17,7 @@ async fn request_in_flight_completes_during_shutdown() {
         .inject(Fault::Latency {
             service: Service::Kinesis,
             operation: Some("PutRecords".into()),
-            delay_ms: 800,
+            delay_ms: mocks::Delay::Constant(800),
         })
         .expect("inject");
     let t = now_ms();

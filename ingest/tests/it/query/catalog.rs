@@ -123,3 +123,72 @@ async fn a_poison_notification_lands_in_the_dlq_after_five_receives() {
     assert_eq!(fx.scalar(&s, KEY_A, COUNT_A).await, 0);
     s.stop();
 }
+
+/// Issue 16, bug 5: a shard whose chain cannot be rebuilt at start keeps the catalog not
+/// ready (counted, with its reason) instead of serving without that shard's data; once its
+/// chain reads again the catalog applies it and becomes ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_that_cannot_be_rebuilt_keeps_the_catalog_not_ready() {
+    let mut fx = Fixture::start().await;
+    for i in 0..2 {
+        let obj = metrics(A, "shardId-000000000000", i, &samples(4, T0));
+        fx.committer.commit("shardId-000000000000", vec![obj]).await;
+    }
+    let obj = metrics(A, "shardId-000000000001", 7, &samples(3, T0));
+    let broken = fx.committer.commit("shardId-000000000001", vec![obj]).await;
+    let body = fx
+        .s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(&broken)
+        .send()
+        .await
+        .expect("GetObject")
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec();
+    fx.s3
+        .delete_object()
+        .bucket(BUCKET)
+        .key(&broken)
+        .send()
+        .await
+        .expect("DeleteObject");
+
+    let svc = ingest::query::QueryService::start(config(&fx.emu.endpoint()))
+        .await
+        .expect("query service starts");
+    let mut missing = Vec::new();
+    for _ in 0..150 {
+        missing = svc.catalog.missing();
+        if !missing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        missing,
+        vec![("shardId-000000000001".to_string(), "s3_read")],
+        "the shard whose head commit cannot be read is reported missing"
+    );
+    assert!(
+        !svc.catalog.is_ready(),
+        "not ready while a shard is missing"
+    );
+    assert_eq!(svc.metrics.shards_missing.get(), 1);
+    // The other shard was applied all the same.
+    assert_eq!(svc.catalog.snapshot(A).metrics.len(), 2);
+
+    // The commit reads again: the consumer's retry applies the shard.
+    fx.committer.put(&broken, body).await;
+    assert!(
+        svc.wait_ready(Duration::from_secs(20)).await,
+        "ready once every shard is applied"
+    );
+    assert_eq!(svc.catalog.snapshot(A).metrics.len(), 3);
+    assert!(svc.catalog.missing().is_empty());
+    svc.stop();
+}

@@ -1,7 +1,14 @@
-//! Fault hooks on the running emulator: the small vocabulary the harness's fault verbs
-//! are made of. A fault targets a service (and optionally one operation, or one shard)
+//! Fault hooks on the running emulator: the active faults and the per-request decisions
+//! made from them. A fault targets a service (and optionally one operation, or one shard)
 //! and is active until cleared. Every time a fault changes an answer it is counted
-//! under `fault.<kind>.<service>`; random choices come from one seeded generator.
+//! under `fault.<kind>.<service>` (failures also under `fault.fail.<service>.<Code>`);
+//! random choices (probabilities, latency draws) come from one seeded generator.
+
+mod delay;
+mod model;
+
+pub use delay::{Delay, DelayError, MAX_DELAY_MS};
+pub use model::{CONDITIONAL_WRITES, FailCode, Fault, FaultError, PauseMode, Service};
 
 use crate::counters::Counters;
 use parking_lot::{Mutex, RwLock};
@@ -10,135 +17,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    Kinesis,
-    S3,
-    Sqs,
-}
-
-impl Service {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Kinesis => "kinesis",
-            Service::S3 => "s3",
-            Service::Sqs => "sqs",
-        }
-    }
-}
-
-/// What a paused shard refuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PauseMode {
-    /// GetRecords returns no records (MillisBehindLatest keeps growing); writes go on.
-    Reads,
-    /// Writes fail with ProvisionedThroughputExceededException; reads go on.
-    Writes,
-    Both,
-}
-
-impl PauseMode {
-    pub fn blocks_reads(self) -> bool {
-        matches!(self, PauseMode::Reads | PauseMode::Both)
-    }
-    pub fn blocks_writes(self) -> bool {
-        matches!(self, PauseMode::Writes | PauseMode::Both)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Fault {
-    /// One Kinesis shard stops serving reads, writes or both.
-    ShardPause {
-        stream: String,
-        shard_id: String,
-        mode: PauseMode,
-    },
-    /// Each matching request (Kinesis: each record of a PutRecords) is throttled with
-    /// this probability: Kinesis ProvisionedThroughputExceeded, S3 SlowDown, SQS
-    /// ThrottlingException.
-    Throttle {
-        service: Service,
-        operation: Option<String>,
-        probability: f64,
-    },
-    /// Matching requests are answered this much later.
-    Latency {
-        service: Service,
-        operation: Option<String>,
-        delay_ms: u64,
-    },
-    /// Matching requests fail with 500 or 503 with this probability.
-    Fail {
-        service: Service,
-        operation: Option<String>,
-        status: u16,
-        probability: f64,
-    },
-    /// Matching requests are read and never answered.
-    Blackhole {
-        service: Service,
-        operation: Option<String>,
-    },
-}
-
-impl Fault {
-    fn kind(&self) -> &'static str {
-        match self {
-            Fault::ShardPause { .. } => "shard_pause",
-            Fault::Throttle { .. } => "throttle",
-            Fault::Latency { .. } => "latency",
-            Fault::Fail { .. } => "fail",
-            Fault::Blackhole { .. } => "blackhole",
-        }
-    }
-
-    /// The service and operation a request-level fault applies to.
-    fn request_target(&self) -> Option<(Service, Option<&str>)> {
-        match self {
-            Fault::ShardPause { .. } => None,
-            Fault::Throttle {
-                service, operation, ..
-            }
-            | Fault::Latency {
-                service, operation, ..
-            }
-            | Fault::Fail {
-                service, operation, ..
-            }
-            | Fault::Blackhole { service, operation } => Some((*service, operation.as_deref())),
-        }
-    }
-
-    fn validate(&self) -> Result<(), FaultError> {
-        let probability = match self {
-            Fault::Throttle { probability, .. } | Fault::Fail { probability, .. } => *probability,
-            _ => 1.0,
-        };
-        if !(0.0..=1.0).contains(&probability) {
-            return Err(FaultError::Probability(probability));
-        }
-        if let Fault::Fail { status, .. } = self
-            && *status != 500
-            && *status != 503
-        {
-            return Err(FaultError::Status(*status));
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum FaultError {
-    #[error("probability must be within 0..=1, got {0}")]
-    Probability(f64),
-    #[error("a failing service answers 500 or 503, not {0}")]
-    Status(u16),
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FaultId(pub u64);
@@ -154,7 +32,7 @@ pub struct RequestAction {
 pub enum Outcome {
     #[default]
     Proceed,
-    Fail(u16),
+    Fail(FailCode),
     Throttle,
     Blackhole,
 }
@@ -281,9 +159,17 @@ impl Faults {
         hit
     }
 
-    /// The request-level decision for one request: latency to add and whether to fail,
-    /// throttle (services other than Kinesis) or blackhole it.
-    pub fn before_request(&self, service: Service, operation: &str) -> RequestAction {
+    /// The request-level decision for one request: latency to add (the longest draw of
+    /// the matching latency faults) and whether to fail, throttle (services other than
+    /// Kinesis) or blackhole it. `conditional_write` says the request is an S3 write
+    /// carrying `If-None-Match`/`If-Match`: only those can meet a 409
+    /// ConditionalRequestConflict.
+    pub fn before_request(
+        &self,
+        service: Service,
+        operation: &str,
+        conditional_write: bool,
+    ) -> RequestAction {
         let mut action = RequestAction::default();
         if self.is_empty() {
             return action;
@@ -295,16 +181,16 @@ impl Faults {
             }
             match f {
                 Fault::Latency { delay_ms, .. } => {
-                    let d = Duration::from_millis(*delay_ms);
+                    let d = delay_ms.sample(&mut *self.rng.lock());
                     action.delay = Some(action.delay.map_or(d, |x| x.max(d)));
                 }
                 Fault::Blackhole { .. } => action.outcome = Outcome::Blackhole,
-                Fault::Fail {
-                    status,
-                    probability,
-                    ..
-                } if action.outcome == Outcome::Proceed && self.roll(*probability) => {
-                    action.outcome = Outcome::Fail(*status);
+                Fault::Fail { probability, .. } if action.outcome == Outcome::Proceed => {
+                    let Some(code) = f.fail_code() else { continue };
+                    let applies = conditional_write || code != FailCode::ConditionalRequestConflict;
+                    if applies && self.roll(*probability) {
+                        action.outcome = Outcome::Fail(code);
+                    }
                 }
                 Fault::Throttle { probability, .. }
                     if service != Service::Kinesis
@@ -322,7 +208,11 @@ impl Faults {
         }
         match action.outcome {
             Outcome::Proceed => {}
-            Outcome::Fail(_) => self.counters.incr(&format!("fault.fail.{svc}")),
+            Outcome::Fail(code) => {
+                self.counters.incr(&format!("fault.fail.{svc}"));
+                self.counters
+                    .incr(&format!("fault.fail.{svc}.{}", code.as_str()));
+            }
             Outcome::Throttle => self.counters.incr(&format!("fault.throttle.{svc}")),
             Outcome::Blackhole => self.counters.incr(&format!("fault.blackhole.{svc}")),
         }
@@ -383,6 +273,7 @@ mod tests {
                 service: Service::S3,
                 operation: None,
                 status: 502,
+                code: None,
                 probability: 1.0
             }),
             Err(FaultError::Status(502))
@@ -399,19 +290,20 @@ mod tests {
             service: Service::S3,
             operation: Some("PutObject".into()),
             status: 503,
+            code: None,
             probability: 1.0,
         })
         .unwrap();
         assert_eq!(
-            f.before_request(Service::S3, "PutObject").outcome,
-            Outcome::Fail(503)
+            f.before_request(Service::S3, "PutObject", false).outcome,
+            Outcome::Fail(FailCode::ServiceUnavailable)
         );
         assert_eq!(
-            f.before_request(Service::S3, "GetObject").outcome,
+            f.before_request(Service::S3, "GetObject", false).outcome,
             Outcome::Proceed
         );
         assert_eq!(
-            f.before_request(Service::Sqs, "PutObject").outcome,
+            f.before_request(Service::Sqs, "PutObject", false).outcome,
             Outcome::Proceed
         );
     }
@@ -433,5 +325,58 @@ mod tests {
         let a = run();
         assert_eq!(a, run());
         assert!(a.iter().any(|x| *x) && a.iter().any(|x| !*x));
+    }
+
+    #[test]
+    fn conflict_hits_only_conditional_writes_and_is_counted_by_code() {
+        let counters = Arc::new(Counters::default());
+        let f = Faults::new(7, counters.clone());
+        f.inject(Fault::Fail {
+            service: Service::S3,
+            operation: None,
+            status: 409,
+            code: Some(FailCode::ConditionalRequestConflict),
+            probability: 1.0,
+        })
+        .unwrap();
+        assert_eq!(
+            f.before_request(Service::S3, "PutObject", false).outcome,
+            Outcome::Proceed,
+            "an unconditional write never meets a conditional conflict"
+        );
+        assert_eq!(
+            f.before_request(Service::S3, "PutObject", true).outcome,
+            Outcome::Fail(FailCode::ConditionalRequestConflict)
+        );
+        assert_eq!(counters.get("fault.fail.s3"), 1);
+        assert_eq!(counters.get("fault.fail.s3.ConditionalRequestConflict"), 1);
+    }
+
+    #[test]
+    fn latency_draws_come_from_the_seeded_generator() {
+        let run = || {
+            let f = faults();
+            f.inject(Fault::Latency {
+                service: Service::S3,
+                operation: None,
+                delay_ms: Delay::Uniform {
+                    min_ms: 10,
+                    max_ms: 1000,
+                },
+            })
+            .unwrap();
+            (0..32)
+                .map(|_| f.before_request(Service::S3, "GetObject", false).delay)
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run(), "same seed, same delays");
+        let ms: Vec<u128> = a.iter().flatten().map(Duration::as_millis).collect();
+        assert_eq!(ms.len(), 32);
+        assert!(ms.iter().all(|m| (10..=1000).contains(m)), "{ms:?}");
+        assert!(
+            ms.iter().any(|m| *m != ms[0]),
+            "a distribution, not a constant"
+        );
     }
 }

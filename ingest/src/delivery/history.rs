@@ -1,0 +1,214 @@
+//! What a shard's owner knows of its chain in order to write checkpoints: the manifest
+//! (every data object and which epoch wrote which commit) as of the head commit. On
+//! take-over it is read back from the newest checkpoint by a background task, so the
+//! shard starts reading at once; commits landing meanwhile are queued and applied when the
+//! read ends. Until then, or when it failed (counted by reason), commits carry no
+//! checkpoint. Every `checkpoint.every_commits` commits past the last checkpoint, the next
+//! commit carries one.
+
+use super::store::Store;
+use super::worker::Inner;
+use crate::table::checkpoint::{self, WalkError};
+use crate::table::{Checkpoint, Commit, Lease, Manifest};
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Longest chain read back on take-over (chains written before checkpoints existed).
+const MAX_WALK: usize = 1_000_000;
+const LOAD_ATTEMPTS: u32 = 5;
+
+enum Known {
+    /// Checkpoints disabled (`every_commits = 0`).
+    Off,
+    /// The chain is being read back; these commits landed meanwhile.
+    Loading(Vec<Commit>),
+    Ready(Manifest),
+    /// The chain could not be read back: no checkpoints from this owner.
+    Failed(&'static str),
+}
+
+pub struct History {
+    every: u64,
+    known: Mutex<Known>,
+    loader: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+/// Reads one commit (`None`: absent) for a chain walk.
+pub async fn read_commit(store: &Store, key: String) -> Result<Option<Commit>, WalkError> {
+    match store.get(&key).await {
+        Ok(None) => Ok(None),
+        Ok(Some((body, _))) => Commit::from_json(&body)
+            .map(Some)
+            .map_err(|e| WalkError::Parse {
+                key,
+                detail: e.to_string(),
+            }),
+        Err(e) => Err(WalkError::Read {
+            key,
+            detail: e.to_string(),
+        }),
+    }
+}
+
+impl History {
+    /// A history that never checkpoints (tests of other parts, `every_commits = 0`).
+    pub fn off() -> Arc<History> {
+        Arc::new(History {
+            every: 0,
+            known: Mutex::new(Known::Off),
+            loader: Mutex::new(None),
+        })
+    }
+
+    /// The history of a chain with no commit yet (tools writing a fresh chain).
+    pub fn fresh(every_commits: u64) -> Arc<History> {
+        Arc::new(History {
+            every: every_commits,
+            known: Mutex::new(if every_commits == 0 {
+                Known::Off
+            } else {
+                Known::Ready(Manifest::default())
+            }),
+            loader: Mutex::new(None),
+        })
+    }
+
+    /// Starts reading the chain of `lease` back to its newest checkpoint.
+    pub fn start(w: &Arc<Inner>, lease: &Lease) -> Arc<History> {
+        let every = w.config.checkpoint.every_commits;
+        if every == 0 {
+            return Self::off();
+        }
+        let Some(head) = lease.head.clone() else {
+            return Arc::new(History {
+                every,
+                known: Mutex::new(Known::Ready(Manifest::default())),
+                loader: Mutex::new(None),
+            });
+        };
+        let h = Arc::new(History {
+            every,
+            known: Mutex::new(Known::Loading(Vec::new())),
+            loader: Mutex::new(None),
+        });
+        let task = tokio::spawn(load(w.clone(), Arc::downgrade(&h), head));
+        *h.loader.lock() = Some(task.abort_handle());
+        h
+    }
+
+    /// The checkpoint `next` must carry, if one is due and the history is known.
+    pub fn checkpoint_for(&self, next: &Commit) -> Option<Checkpoint> {
+        match &*self.known.lock() {
+            Known::Ready(m)
+                if m.number + 1 == next.number
+                    && next.number - m.checkpoint_number >= self.every =>
+            {
+                m.checkpoint_with(next).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// `c` took effect (the lease points at it).
+    pub fn committed(&self, c: &Commit) {
+        let mut known = self.known.lock();
+        match &mut *known {
+            Known::Loading(since) => since.push(c.clone()),
+            Known::Ready(m) => {
+                if let Err(e) = m.apply(c) {
+                    tracing::warn!(shard = c.shard_id, %e, "checkpoint history out of step");
+                    *known = Known::Failed("out_of_step");
+                }
+            }
+            Known::Off | Known::Failed(_) => {}
+        }
+    }
+
+    /// Why no checkpoint can be written (`None`: it can, or is being read back).
+    pub fn failed(&self) -> Option<&'static str> {
+        match &*self.known.lock() {
+            Known::Failed(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn loaded(&self, r: Result<Manifest, WalkError>) -> Result<(), &'static str> {
+        let mut known = self.known.lock();
+        let Known::Loading(since) = &mut *known else {
+            return Ok(());
+        };
+        let outcome = r.map_err(|e| e.reason()).and_then(|mut m| {
+            for c in since.iter() {
+                if c.number > m.number {
+                    m.apply(c).map_err(|e| e.reason())?;
+                }
+            }
+            Ok(m)
+        });
+        match outcome {
+            Ok(m) => {
+                *known = Known::Ready(m);
+                Ok(())
+            }
+            Err(reason) => {
+                *known = Known::Failed(reason);
+                Err(reason)
+            }
+        }
+    }
+}
+
+impl Drop for History {
+    fn drop(&mut self) {
+        if let Some(h) = self.loader.lock().take() {
+            h.abort();
+        }
+    }
+}
+
+async fn load(w: Arc<Inner>, history: Weak<History>, head: String) {
+    let mut last = None;
+    for attempt in 0..LOAD_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+        let store = &w.store;
+        let walked = checkpoint::walk(Some(head.as_str()), None, MAX_WALK, |k| {
+            read_commit(store, k)
+        })
+        .await;
+        match walked.and_then(|walked| walked.manifest(None)) {
+            Ok(m) => {
+                last = Some(Ok(m));
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(head, %e, attempt, "reading the chain back to its checkpoint");
+                last = Some(Err(e));
+            }
+        }
+    }
+    let (Some(h), Some(r)) = (history.upgrade(), last) else {
+        return;
+    };
+    if let Err(reason) = h.loaded(r) {
+        let shard = crate::table::layout::shard_of_commit_key(&head).unwrap_or_default();
+        w.metrics
+            .checkpoints_skipped
+            .get_or_create(&super::metrics::reason(shard, reason))
+            .inc();
+    }
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &*self.known.lock() {
+            Known::Off => "off".to_string(),
+            Known::Loading(since) => format!("loading ({} commits since)", since.len()),
+            Known::Ready(m) => format!("ready at commit {}", m.number),
+            Known::Failed(r) => format!("failed: {r}"),
+        };
+        write!(f, "History({state})")
+    }
+}
