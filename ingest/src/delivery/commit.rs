@@ -227,7 +227,8 @@ pub async fn execute(
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {
-        let put = put_once(store, &p.commit_key, &p.commit.to_json(), "commit");
+        let body = p.commit.to_json();
+        let put = put_once(store, &p.commit_key, &body, "commit");
         keep.around(&mut state.held, put).await??;
         p.commit_written = true;
     }

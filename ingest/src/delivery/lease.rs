@@ -11,7 +11,7 @@ use crate::table::{Lease, Resume};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A lease as this worker last saw (or wrote) it, with its ETag.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
     pub lease: Lease,
     pub etag: String,
@@ -70,27 +70,45 @@ pub async fn take(
 }
 
 /// Replaces the held lease by `next`, conditional on the ETag last seen. A refused
-/// condition is settled by reading the lease back, since S3's 409
-/// ConditionalRequestConflict does not say whether the racing write was ours or landed:
-/// our bytes there mean ours landed; the ETag we hold still there means nothing did (a
-/// transient error, retried); anything else is another writer's (`Precondition`: fenced).
+/// condition is settled by reading the lease back, since neither a 409
+/// ConditionalRequestConflict nor a 412 after an unanswered attempt says whose write is
+/// there: the ETag we hold still there means nothing landed (transient, retried); our
+/// owner and epoch there mean an earlier attempt of ours landed unanswered — `next`
+/// itself (expiry aside) is done, anything else refreshes the held ETag and is retried;
+/// any other writer's lease is a lost race (`Precondition`: fenced).
 pub async fn write(store: &Store, held: &mut Held, next: Lease) -> Result<(), StoreError> {
     let key = lease_key(&held.lease.shard_id);
-    let body = next.to_json();
-    let etag = match store.put_match(&key, body.clone(), &held.etag).await {
+    let etag = match store.put_match(&key, next.to_json(), &held.etag).await {
         Ok(etag) => etag,
-        Err(StoreError::Precondition(p)) => match store.get(&key).await? {
-            Some((there, etag)) if there == body => etag,
-            Some((_, etag)) if etag == held.etag => {
-                return Err(StoreError::Transient {
-                    op: "PutObject",
-                    key,
-                    detail: "conditional write refused and the lease unchanged: nothing landed"
-                        .into(),
-                });
+        Err(StoreError::Precondition(p)) => {
+            let Some((there, etag)) = store.get(&key).await? else {
+                return Err(StoreError::Precondition(p));
+            };
+            let transient = |detail: &str| StoreError::Transient {
+                op: "PutObject",
+                key: key.clone(),
+                detail: detail.into(),
+            };
+            if etag == held.etag {
+                return Err(transient(
+                    "condition refused, the lease unchanged: nothing landed",
+                ));
             }
-            _ => return Err(StoreError::Precondition(p)),
-        },
+            match Lease::from_json(&there) {
+                Ok(found) if found.owner == held.lease.owner && found.epoch == held.lease.epoch => {
+                    let landed = Lease {
+                        expires_at_ms: next.expires_at_ms,
+                        ..found.clone()
+                    } == next;
+                    *held = Held { lease: found, etag };
+                    if landed {
+                        return Ok(());
+                    }
+                    return Err(transient("an earlier write of ours landed unanswered"));
+                }
+                _ => return Err(StoreError::Precondition(p)),
+            }
+        }
         Err(e) => return Err(e),
     };
     *held = Held { lease: next, etag };
@@ -374,5 +392,56 @@ mod tests {
         );
         assert_eq!(b + c, 39);
         assert!(b.abs_diff(c) <= 1, "{b} / {c}");
+    }
+
+    /// Review of issue 16's 409 settle: a renewal whose write landed but whose answer
+    /// was lost is retried with a new expiry and refused (412); reading back found bytes
+    /// other than the retry's and an ETag other than the held one, and called it another
+    /// writer's — a false fence of a worker that still held its lease.
+    #[tokio::test]
+    async fn a_write_of_ours_that_landed_unanswered_is_not_taken_for_another_writer() {
+        let (_emu, store) = crate::delivery::store::tests::store().await;
+        let mut held = take(&store, "s0", None, "w-1", 1_000, 10_000)
+            .await
+            .unwrap();
+        let stale = held.clone();
+        // The first attempt of a renewal lands; its answer is lost.
+        let first = Lease {
+            expires_at_ms: 20_000,
+            ..held.lease.clone()
+        };
+        write(&store, &mut held, first).await.unwrap();
+        // The retry, from the state before it: the same renewal, a later expiry.
+        let mut retrying = stale.clone();
+        let again = Lease {
+            expires_at_ms: 21_000,
+            ..stale.lease.clone()
+        };
+        write(&store, &mut retrying, again)
+            .await
+            .expect("ours: done, not fenced");
+        assert_eq!(retrying, held, "adopted what landed, with its ETag");
+        // An older write of ours that differs (a head move) refreshes the ETag: retried.
+        let mut behind = stale.clone();
+        let head = Lease {
+            head: Some("c1".into()),
+            ..stale.lease.clone()
+        };
+        let e = write(&store, &mut behind, head.clone()).await.unwrap_err();
+        assert!(matches!(e, StoreError::Transient { .. }), "{e:?}");
+        write(&store, &mut behind, head)
+            .await
+            .expect("retried with the ETag");
+        // Another worker's take is a lost race.
+        let cur = behind.clone();
+        take(&store, "s0", Some(&cur), "w-2", 99_000, 10_000)
+            .await
+            .unwrap();
+        let next = Lease {
+            expires_at_ms: 30_000,
+            ..behind.lease.clone()
+        };
+        let e = write(&store, &mut behind, next).await.unwrap_err();
+        assert!(matches!(e, StoreError::Precondition(_)), "{e:?}");
     }
 }

@@ -277,11 +277,12 @@ enum Condition<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mocks::{FailCode, Fault, RunningEmulator, Service};
 
-    async fn store() -> (RunningEmulator, Store) {
+    /// A store on a fresh embedded backend (kept running while the emulator lives).
+    pub(crate) async fn store() -> (RunningEmulator, Store) {
         let emu = mocks::Emulator::start(
             mocks::EmulatorConfig::default(),
             "127.0.0.1:0".parse().expect("loopback"),

@@ -144,7 +144,7 @@ async fn a_flush_slower_than_the_lease_keeps_its_lease_and_is_not_fenced() {
         .inject(Fault::Latency {
             service: Service::S3,
             operation: Some("PutObject".into()),
-            delay_ms: 600,
+            delay_ms: mocks::Delay::Constant(600),
         })
         .expect("fault");
     let expected = put_four_partitions(&env, 1).await;

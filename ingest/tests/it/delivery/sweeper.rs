@@ -229,7 +229,7 @@ async fn lease_evaluation_goes_on_while_a_sweep_is_slow() {
         .inject(mocks::Fault::Latency {
             service: mocks::Service::S3,
             operation: Some("ListObjectsV2".into()),
-            delay_ms: 60_000,
+            delay_ms: mocks::Delay::Constant(60_000),
         })
         .expect("latency fault");
     let mut sweeping = env.config("delivery-a-1");
