@@ -2,7 +2,7 @@
 //! (every data object and which epoch wrote which commit) as of the head commit. On
 //! take-over it is read back from the newest checkpoint by a background task, so the
 //! shard starts reading at once; commits landing meanwhile are queued and applied when the
-//! read ends. Until then, or when it failed (counted by reason), commits carry no
+//! read ends. Until then (a failed read is retried, counted by reason), commits carry no
 //! checkpoint. Every `checkpoint.every_commits` commits past the last checkpoint, the next
 //! commit carries one.
 
@@ -16,7 +16,9 @@ use std::time::Duration;
 
 /// Longest chain read back on take-over (chains written before checkpoints existed).
 const MAX_WALK: usize = 1_000_000;
+/// Failed read-backs in a row before the owner is counted as writing no checkpoints.
 const LOAD_ATTEMPTS: u32 = 5;
+const MAX_LOAD_PAUSE: Duration = Duration::from_secs(30);
 
 enum Known {
     /// Checkpoints disabled (`every_commits = 0`).
@@ -24,7 +26,7 @@ enum Known {
     /// The chain is being read back; these commits landed meanwhile.
     Loading(Vec<Commit>),
     Ready(Manifest),
-    /// The chain could not be read back: no checkpoints from this owner.
+    /// The history went out of step with the chain: no checkpoints from this owner.
     Failed(&'static str),
 }
 
@@ -167,37 +169,49 @@ impl Drop for History {
     }
 }
 
+/// Reads the chain back until it succeeds or the history is dropped (the shard given
+/// up): a failed read is retried with a doubling pause (capped at 30 s), never left for
+/// the rest of the ownership — chains would grow past what readers walk. After
+/// `LOAD_ATTEMPTS` failures in a row it is counted (`checkpoints_skipped{reason}`) once.
 async fn load(w: Arc<Inner>, history: Weak<History>, head: String) {
-    let mut last = None;
-    for attempt in 0..LOAD_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-        }
+    let shard = crate::table::layout::shard_of_commit_key(&head)
+        .unwrap_or_default()
+        .to_string();
+    let skipped = |reason: &'static str| {
+        w.metrics
+            .checkpoints_skipped
+            .get_or_create(&super::metrics::reason(&shard, reason))
+            .inc();
+    };
+    let mut failures = 0u32;
+    loop {
         let store = &w.store;
         let walked = checkpoint::walk(Some(head.as_str()), None, MAX_WALK, |k| {
             read_commit(store, k)
         })
         .await;
-        match walked.and_then(|walked| walked.manifest(None)) {
+        let r = walked.and_then(|walked| walked.manifest(None));
+        let Some(h) = history.upgrade() else {
+            return;
+        };
+        match r {
             Ok(m) => {
-                last = Some(Ok(m));
-                break;
+                if let Err(reason) = h.loaded(Ok(m)) {
+                    skipped(reason);
+                }
+                return;
             }
             Err(e) => {
-                tracing::warn!(head, %e, attempt, "reading the chain back to its checkpoint");
-                last = Some(Err(e));
+                tracing::warn!(head, %e, failures, "reading the chain back to its checkpoint");
+                failures += 1;
+                if failures == LOAD_ATTEMPTS {
+                    skipped(e.reason());
+                }
             }
         }
-    }
-    let (Some(h), Some(r)) = (history.upgrade(), last) else {
-        return;
-    };
-    if let Err(reason) = h.loaded(r) {
-        let shard = crate::table::layout::shard_of_commit_key(&head).unwrap_or_default();
-        w.metrics
-            .checkpoints_skipped
-            .get_or_create(&super::metrics::reason(shard, reason))
-            .inc();
+        drop(h);
+        let pause = Duration::from_millis(200u64 << failures.min(8)).min(MAX_LOAD_PAUSE);
+        tokio::time::sleep(pause).await;
     }
 }
 

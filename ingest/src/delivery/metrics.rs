@@ -161,7 +161,7 @@ impl Default for Metrics {
         );
         r.register(
             "checkpoints_skipped",
-            "Owners writing no checkpoints (chain not read back), by reason",
+            "Owners writing no checkpoints (chain not read back after 5 tries, still retried; or out of step), by reason",
             m.checkpoints_skipped.clone(),
         );
         r.register(

@@ -135,8 +135,12 @@ pub enum End {
     Checkpoint,
     /// At commit 1.
     First,
-    /// At the commit the reader already knew (not included), or an older one.
+    /// At the commit the reader already knew (not included).
     Known,
+    /// At a commit numbered at or below the known one under another key: the known
+    /// commit is not an ancestor of the head. An add-only reader (the catalog) may go
+    /// on; a manifest cannot be built on the known one.
+    Diverged,
     /// No head: the chain is empty.
     Empty,
 }
@@ -156,6 +160,11 @@ impl Walked {
             End::Known => known
                 .cloned()
                 .ok_or_else(|| WalkError::Broken("walk ended at an unknown commit".into()))?,
+            End::Diverged => {
+                return Err(WalkError::Broken(
+                    "the known commit is not an ancestor of the head".into(),
+                ));
+            }
             End::Checkpoint | End::First | End::Empty => Manifest::default(),
         };
         for (_, c) in self.commits.iter().rev() {
@@ -164,7 +173,9 @@ impl Walked {
             }
             if m.number == 0 && c.checkpoint.is_some() {
                 // The walk started at a checkpoint: it is the base.
-                m.number = c.number - 1;
+                m.number = c.number.checked_sub(1).ok_or_else(|| {
+                    WalkError::Broken("a checkpoint on a commit numbered 0".into())
+                })?;
             }
             m.apply(c)?;
         }
@@ -225,16 +236,16 @@ where
             // Past what the reader applied (its known commit is not an ancestor).
             return Ok(Walked {
                 commits,
-                end: End::Known,
+                end: End::Diverged,
             });
         }
         if let Some((_, child)) = commits.last()
-            && child.number != c.number + 1
+            && c.number.checked_add(1) != Some(child.number)
         {
             return Err(WalkError::Broken(format!(
                 "{next} is number {}, {} expected",
                 c.number,
-                child.number - 1
+                child.number.saturating_sub(1)
             )));
         }
         let parent = c.parent.clone();

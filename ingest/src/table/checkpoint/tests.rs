@@ -144,3 +144,32 @@ async fn a_missing_or_unreadable_commit_is_an_error_not_a_shorter_chain() {
     .await;
     assert_eq!(too_long.unwrap_err().reason(), "chain_too_long");
 }
+
+/// Review of issue 16: a walk that meets a commit at or below the known number under
+/// another key ended as `Known`, and `manifest` extended the known manifest — which came
+/// from another chain — so the sweeper would have taken the wrong objects as referenced.
+#[tokio::test]
+async fn a_known_commit_that_is_not_an_ancestor_gives_no_manifest() {
+    let (commits, head) = chain(&[1, 1, 2, 2, 2], 0);
+    let (other, other_head) = chain(&[1, 1, 7], 0);
+    let known = walk_map(&other, &other_head, None)
+        .await
+        .0
+        .unwrap()
+        .manifest(None)
+        .unwrap();
+    let (walked, reads) = walk_map(&commits, &head, Some((other_head.as_str(), 3))).await;
+    let walked = walked.unwrap();
+    assert_eq!((walked.end, reads), (End::Diverged, 3));
+    let e = walked.manifest(Some(&known)).unwrap_err();
+    assert_eq!(e.reason(), "broken_chain", "{e}");
+}
+
+#[tokio::test]
+async fn malformed_numbers_are_a_broken_chain_not_a_panic() {
+    let (mut commits, head) = chain(&[1, 1], 0);
+    let first = commit_key(SHARD, 1, 1);
+    commits.get_mut(&first).unwrap().number = u64::MAX;
+    let (walked, _) = walk_map(&commits, &head, None).await;
+    assert_eq!(walked.unwrap_err().reason(), "broken_chain");
+}
