@@ -75,7 +75,6 @@ pub async fn sample(
     mut stop: watch::Receiver<bool>,
 ) {
     let s3 = stack.aws.s3().await;
-    let client = stack.client();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -96,7 +95,10 @@ pub async fn sample(
             freshness_now_ms: p.freshness_now_ms,
             ..Sample::default()
         };
-        let (scrapes, leases) = tokio::join!(scrape_all(&stack, &client), read_leases(&stack, &s3));
+        let (scrapes, leases) = tokio::join!(
+            stack.scrape_each(Duration::from_millis(800)),
+            read_leases(&stack, &s3)
+        );
         for (name, r) in scrapes {
             let state = match r {
                 Ok(m) => {
@@ -113,27 +115,6 @@ pub async fn sample(
         s.leases = leases;
         timeline.samples.lock().push(s);
     }
-}
-
-async fn scrape_all(
-    stack: &Stack,
-    client: &reqwest::Client,
-) -> Vec<(String, Result<BTreeMap<String, f64>, String>)> {
-    let reads = stack.components().into_iter().map(|c| async move {
-        let r = async {
-            let resp = client
-                .get(format!("{}/metrics", c.url))
-                .timeout(Duration::from_millis(800))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let text = resp.text().await.map_err(|e| e.to_string())?;
-            Ok(crate::stack::parse_metrics(&text))
-        }
-        .await;
-        (c.name.clone(), r)
-    });
-    futures::future::join_all(reads).await
 }
 
 /// Iterator age per shard and fenced writes from one worker's `/metrics`.
@@ -160,29 +141,10 @@ pub fn label_of(series: &str, prefix: &str, label: &str) -> Option<String> {
 }
 
 async fn read_leases(stack: &Stack, s3: &aws_sdk_s3::Client) -> BTreeMap<String, LeaseView> {
-    let now = ingest::gateway::pipeline::now_ms();
     let reads = stack.shards.iter().map(|(shard, _, _)| async move {
-        let got = tokio::time::timeout(
-            Duration::from_millis(800),
-            s3.get_object()
-                .bucket(&stack.bucket)
-                .key(lease_key(shard))
-                .send(),
-        )
-        .await;
-        let lease = match got {
-            Ok(Ok(o)) => match o.body.collect().await {
-                Ok(b) => Lease::from_json(&b.into_bytes()).ok(),
-                Err(_) => None,
-            },
-            _ => None,
-        };
+        let lease = read_lease(s3, &stack.bucket, shard, Duration::from_millis(800)).await;
         let view = lease.map(|l| LeaseView {
-            worker: if l.owner.is_empty() || l.is_expired(now) {
-                String::new()
-            } else {
-                crate::faults::worker_of_owner(&l.owner, &stack.spec.azs).unwrap_or(l.owner)
-            },
+            worker: live_worker(&l, &stack.spec.azs).unwrap_or_default(),
             epoch: l.epoch,
             commits: l.commits,
         });
@@ -193,6 +155,37 @@ async fn read_leases(stack: &Stack, s3: &aws_sdk_s3::Client) -> BTreeMap<String,
         .into_iter()
         .filter_map(|(s, v)| v.map(|v| (s, v)))
         .collect()
+}
+
+/// One shard's lease as storage holds it; `None` when absent, unreadable or not read
+/// within `timeout`.
+pub async fn read_lease(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    shard: &str,
+    timeout: Duration,
+) -> Option<Lease> {
+    let read = async {
+        let o = s3
+            .get_object()
+            .bucket(bucket)
+            .key(lease_key(shard))
+            .send()
+            .await
+            .ok()?;
+        Lease::from_json(&o.body.collect().await.ok()?.into_bytes()).ok()
+    };
+    tokio::time::timeout(timeout, read).await.ok().flatten()
+}
+
+/// The stack's worker holding `lease` now (`delivery-<az>`), or its raw owner when that is
+/// not one of the stack's; `None` when released or expired.
+pub fn live_worker(lease: &Lease, azs: &[String]) -> Option<String> {
+    let now = ingest::gateway::pipeline::now_ms();
+    if lease.owner.is_empty() || lease.is_expired(now) {
+        return None;
+    }
+    Some(crate::faults::worker_of_owner(&lease.owner, azs).unwrap_or_else(|| lease.owner.clone()))
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 use super::target::{Action, FaultTarget, Topology};
 use crate::stack::Stack;
 use async_trait::async_trait;
-use ingest::table::Lease;
-use ingest::table::layout::lease_key;
 use std::sync::Arc;
 
 pub struct StackTarget {
@@ -45,21 +43,11 @@ impl FaultTarget for StackTarget {
     }
 
     async fn lease_owner(&self, shard_id: &str) -> Option<String> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.stack.bucket)
-            .key(lease_key(shard_id))
-            .send()
-            .await
-            .ok()?;
-        let bytes = out.body.collect().await.ok()?.into_bytes();
-        let lease = Lease::from_json(&bytes).ok()?;
-        let now = ingest::gateway::pipeline::now_ms();
-        if lease.owner.is_empty() || lease.is_expired(now) {
-            return None;
-        }
-        worker_of_owner(&lease.owner, &self.stack.spec.azs)
+        let timeout = std::time::Duration::from_secs(5);
+        let lease = crate::monitor::read_lease(&self.s3, &self.stack.bucket, shard_id, timeout);
+        let worker = crate::monitor::live_worker(&lease.await?, &self.stack.spec.azs)?;
+        // Only a worker of this stack can be targeted.
+        worker_of_owner(&worker, &self.stack.spec.azs).map(|_| worker)
     }
 
     async fn apply(&self, action: &Action) -> Result<Option<u64>, String> {

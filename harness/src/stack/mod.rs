@@ -28,8 +28,6 @@ pub use proxy::{AzProxy, Link, RouteStats, egress_route};
 #[allow(unused_imports)]
 pub use spec::{Backend, Knobs, PeakLoad, StackSpec, TenantSpec};
 
-pub use scrape::parse as parse_metrics;
-
 use ingest::aws::AwsConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -195,7 +193,8 @@ impl Stack {
     /// AZ proxies' counters. Unreachable components are left out (see `scrape_each`).
     pub async fn scrape(&self) -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
-        for m in self.scrape_each().await.into_values().flatten() {
+        let each = self.scrape_each(Duration::from_secs(2)).await;
+        for m in each.into_values().flatten() {
             scrape::sum_into(&mut out, &m);
         }
         for p in self.proxies.values() {
@@ -204,14 +203,17 @@ impl Stack {
         out
     }
 
-    /// Each component's `/metrics`, or why it could not be read.
-    pub async fn scrape_each(&self) -> BTreeMap<String, Result<BTreeMap<String, f64>, String>> {
+    /// Each component's `/metrics`, or why it could not be read within `timeout`.
+    pub async fn scrape_each(
+        &self,
+        timeout: Duration,
+    ) -> BTreeMap<String, Result<BTreeMap<String, f64>, String>> {
         let reads = self.components().into_iter().map(|c| async move {
             let r = async {
                 let resp = self
                     .client
                     .get(format!("{}/metrics", c.url))
-                    .timeout(Duration::from_secs(2))
+                    .timeout(timeout)
                     .send()
                     .await
                     .map_err(|e| e.to_string())?;

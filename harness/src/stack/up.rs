@@ -158,7 +158,11 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
         ["running", name] => Ok(serde_json::Value::Bool(stack.is_running(name))),
         ["pids"] => Ok(serde_json::json!(stack.pids())),
         ["scrape"] => Ok(serde_json::json!(stack.scrape().await)),
-        ["scrape", name] => match stack.scrape_each().await.remove(*name) {
+        ["scrape", name] => match stack
+            .scrape_each(std::time::Duration::from_secs(2))
+            .await
+            .remove(*name)
+        {
             Some(Ok(m)) => Ok(serde_json::json!(m)),
             Some(Err(e)) => Err(format!("{name}: {e}")),
             None => Err(format!("no component {name}")),
