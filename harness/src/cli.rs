@@ -31,7 +31,8 @@ pub enum Command {
     ///   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
     ///   aws --endpoint-url http://127.0.0.1:4566 kinesis list-streams
     Emulate(EmulateArgs),
-    /// Measure components with real clients and compare with the last run.
+    /// Measure components with real clients and compare with the last run; with no
+    /// target, every bench in turn and one table (`gameday bench --baseline old.json`).
     Bench(BenchArgs),
     /// Run one pipeline component (the harness spawns these as child processes).
     Component(crate::component::ComponentArgs),
@@ -114,10 +115,16 @@ pub struct EmulateArgs {
     pub print_ready: bool,
 }
 
+/// With a target, one bench (its figures compared with its last run); without one,
+/// every bench in turn, one table of every figure against its target, one JSON
+/// (`--out`), and with `--baseline` the regressions over 10 % flagged (exit code 1).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
     #[command(subcommand)]
-    pub target: BenchTarget,
+    pub target: Option<BenchTarget>,
+    #[command(flatten)]
+    pub all: crate::bench::all::AllArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -127,7 +127,8 @@ impl Figures {
     }
 }
 
-fn fmt(v: f64) -> String {
+/// A figure as tables print it: thousands separated, or two decimals below 1,000.
+pub fn fmt(v: f64) -> String {
     if v.abs() >= 1000.0 {
         let s = format!("{:.0}", v);
         let bytes: Vec<char> = s.chars().collect();

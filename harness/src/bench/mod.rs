@@ -2,6 +2,7 @@
 //! them with the previous run (kept under `.gameday/bench/`). Speed is measured here,
 //! never in timed unit tests.
 
+pub mod all;
 mod child;
 pub mod delivery;
 mod delivery_fill;
@@ -51,11 +52,12 @@ pub struct EmulatorBenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target {
-        BenchTarget::Emulator(a) => emulator(a),
-        BenchTarget::Gateway(a) => gateway::run(a),
-        BenchTarget::Delivery(a) => delivery::run(a),
-        BenchTarget::Query(a) => query::run(a),
-        BenchTarget::Flush(a) => flush::run(a),
+        None => all::run(args.all),
+        Some(BenchTarget::Emulator(a)) => emulator(a),
+        Some(BenchTarget::Gateway(a)) => gateway::run(a),
+        Some(BenchTarget::Delivery(a)) => delivery::run(a),
+        Some(BenchTarget::Query(a)) => query::run(a),
+        Some(BenchTarget::Flush(a)) => flush::run(a),
     }
 }
 
