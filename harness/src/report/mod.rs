@@ -8,6 +8,8 @@ mod markdown;
 mod table;
 
 pub use table::summary_table;
+#[cfg(test)]
+pub use table::summary_table_at;
 
 use crate::evidence::RunEvidence;
 use crate::gates::{GateResult, Validity};

@@ -4,13 +4,57 @@
 use super::{RunReport, Verdict};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
+/// The summary as printed: fitted to the terminal's width (cells wrap inside their
+/// column) when stdout is one, at full width when piped.
 pub fn summary_table(run: &RunReport) -> String {
+    summary_table_at(run, terminal_width())
+}
+
+/// Columns of the terminal stdout is, `COLUMNS` first; `None` when stdout is no
+/// terminal (piped: full width).
+fn terminal_width() -> Option<u16> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(c) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(c);
+    }
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own, on a valid fd.
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    Some(if r == 0 && ws.ws_col > 0 {
+        ws.ws_col
+    } else {
+        80
+    })
+}
+
+/// The summary laid out for `width` columns, or unwrapped (`None`).
+pub fn summary_table_at(run: &RunReport, width: Option<u16>) -> String {
     let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(120)
-        .set_header(["gate", "check", "measured", "threshold", "result"]);
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "gate",
+        "check",
+        "measured",
+        "threshold",
+        "result",
+    ]);
+    match width {
+        Some(w) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
     for g in &run.gates {
         if let Some(why) = &g.not_run {
             table.add_row([

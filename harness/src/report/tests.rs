@@ -177,3 +177,29 @@ fn gates_not_run_are_skipped_not_passed_and_an_aborted_run_exits_4() {
     assert_eq!(aborted.verdict, Verdict::Aborted);
     assert_eq!(Report::new(vec![aborted]).exit_code, 4);
 }
+
+/// Issue 19: at a fixed 120 columns the table wrapped every row in a 100-column
+/// terminal. Laid out for the terminal's width, no line is wider than it; piped, no cell
+/// wraps (the longest check stays on one line).
+#[test]
+fn the_summary_fits_80_100_and_120_columns_and_is_full_width_when_piped() {
+    let run = run_of(passing());
+    for width in [80u16, 100, 120] {
+        let text = summary_table_at(&run, Some(width));
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest <= width as usize, "{widest} > {width}:\n{text}");
+        assert!(text.contains("T2"), "{text}");
+    }
+    let piped = summary_table_at(&run, None);
+    let longest = run
+        .gates
+        .iter()
+        .flat_map(|g| &g.checks)
+        .map(|c| c.what.as_str())
+        .max_by_key(|w| w.len())
+        .unwrap();
+    assert!(
+        piped.lines().any(|l| l.contains(longest)),
+        "{longest:?} unwrapped in:\n{piped}"
+    );
+}
