@@ -65,6 +65,7 @@ impl FaultTarget for StackTarget {
             }
             Action::Signal { component, signal } => s
                 .kill(component, signal.number())
+                .await
                 .map(|_| None)
                 .map_err(|e| e.to_string()),
             Action::Restart { component } => s

@@ -168,10 +168,22 @@ impl Stack {
     }
 
     /// Sends a signal to a component: `libc::SIGKILL` (gateway-kill), `SIGSTOP` /
-    /// `SIGCONT` (worker-stall).
-    pub fn kill(&self, name: &str, signal: i32) -> Result<(), StackError> {
+    /// `SIGCONT` (worker-stall). A SIGKILL returns once the process is gone (within 5 s,
+    /// else an error), so a kill that was reported has taken effect.
+    pub async fn kill(&self, name: &str, signal: i32) -> Result<(), StackError> {
         self.children.signal(name, signal)?;
         tracing::info!(name, signal, "signal sent");
+        if signal == libc::SIGKILL {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while self.children.is_running(name) {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(StackError::Spec(format!(
+                        "{name} still running 5 s after SIGKILL"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         Ok(())
     }
 

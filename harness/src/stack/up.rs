@@ -147,6 +147,7 @@ async fn command(stack: &Stack, words: &[&str]) -> Result<serde_json::Value, Str
             };
             stack
                 .kill(name, signal)
+                .await
                 .map(|_| ok)
                 .map_err(|e| e.to_string())
         }
