@@ -139,7 +139,7 @@ impl FaultEngine {
             shards: vec![],
             source,
             state: FaultState::Scheduled,
-            scheduled_ms: scheduled.then(|| (entry.at_secs * 1000.0) as u64),
+            scheduled_ms: scheduled.then_some((entry.at_secs * 1000.0) as u64),
             started_ms: None,
             planned_end_ms: None,
             ended_ms: None,

@@ -247,7 +247,6 @@ fn t6_evidence() -> RunEvidence {
         failover_ms: Some(300),
         rerouted_requests: 240,
         rejoined_at_ms: Some(35_450),
-        ..Outage::default()
     };
     ev.failover = Some(FailoverEvidence {
         enabled: true,

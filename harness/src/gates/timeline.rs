@@ -31,10 +31,7 @@ pub fn fault_not_run(id: GateId, ev: &RunEvidence) -> Option<String> {
 
 /// The first fault of `verb` that started, with its start and end (ms since the load
 /// started; the end is the last sample when it never ended).
-pub fn first_started<'a>(
-    ev: &'a RunEvidence,
-    verb: FaultVerb,
-) -> Option<(&'a FaultRecord, u64, u64)> {
+pub fn first_started(ev: &RunEvidence, verb: FaultVerb) -> Option<(&FaultRecord, u64, u64)> {
     let last = ev.faults.timeline.last().map(|s| s.t_ms).unwrap_or(0);
     ev.faults
         .records

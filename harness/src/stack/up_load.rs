@@ -34,7 +34,7 @@ impl BackgroundLoad {
         };
         let secs: f64 = secs.parse().map_err(|_| format!("bad secs {secs:?}"))?;
         let rate: f64 = rate.parse().map_err(|_| format!("bad rate {rate:?}"))?;
-        if !(secs > 0.0 && secs <= MAX_SECS) || !(rate > 0.0 && rate <= MAX_RATE) {
+        if !(secs > 0.0 && secs <= MAX_SECS && rate > 0.0 && rate <= MAX_RATE) {
             return Err(format!(
                 "load: 0 < secs <= {MAX_SECS} and 0 < samples_per_sec <= {MAX_RATE}"
             ));
