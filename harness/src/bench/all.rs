@@ -117,9 +117,8 @@ pub fn regressions(now: &Figures, baseline: &Figures) -> Vec<String> {
         .iter()
         .filter_map(|f| {
             let old = baseline.figures.iter().find(|b| b.name == f.name)?;
-            let change = relative(f.value, old.value)?;
-            let worse = if f.higher_is_better { -change } else { change };
-            (worse > REGRESSION).then(|| {
+            let (change, regressed) = compare(f, old)?;
+            regressed.then(|| {
                 format!(
                     "{}: {} {} against {} ({:+.1} %)",
                     f.name,
@@ -133,8 +132,13 @@ pub fn regressions(now: &Figures, baseline: &Figures) -> Vec<String> {
         .collect()
 }
 
-fn relative(new: f64, old: f64) -> Option<f64> {
-    (old != 0.0 && new.is_finite() && old.is_finite()).then(|| (new - old) / old)
+/// The relative change of `f` from `old`, and whether it is a regression: more than
+/// [`REGRESSION`] in the bad direction. `None` when it cannot be computed.
+fn compare(f: &Figure, old: &Figure) -> Option<(f64, bool)> {
+    let ok = old.value != 0.0 && f.value.is_finite() && old.value.is_finite();
+    let change = ok.then(|| (f.value - old.value) / old.value)?;
+    let worse = if f.higher_is_better { -change } else { change };
+    Some((change, worse > REGRESSION))
 }
 
 /// One row per figure: value, target, the ratio value / target, the baseline's value
@@ -147,11 +151,7 @@ pub fn table(now: &Figures, baseline: Option<&Figures>) -> String {
     for f in &now.figures {
         let (target, ratio, verdict) = match f.target {
             Some(t) => {
-                let ok = if f.higher_is_better {
-                    f.value >= t
-                } else {
-                    f.value <= t
-                };
+                let ok = f.meets_target() == Some(true);
                 let sign = if f.higher_is_better { "≥ " } else { "≤ " };
                 let ratio = if t != 0.0 {
                     format!("{:.2}", f.value / t)
@@ -167,10 +167,9 @@ pub fn table(now: &Figures, baseline: Option<&Figures>) -> String {
             None => (String::new(), String::new(), ""),
         };
         let old = baseline.and_then(|b| b.figures.iter().find(|x| x.name == f.name));
-        let (old_s, change) = match old.and_then(|o| Some((o, relative(f.value, o.value)?))) {
-            Some((o, c)) => {
-                let worse = if f.higher_is_better { -c } else { c };
-                let flag = if worse > REGRESSION { " REGRESSED" } else { "" };
+        let (old_s, change) = match old.and_then(|o| Some((o, compare(f, o)?))) {
+            Some((o, (c, regressed))) => {
+                let flag = if regressed { " REGRESSED" } else { "" };
                 (fmt(o.value), format!("{:+.1}%{flag}", c * 100.0))
             }
             None => ("-".into(), String::new()),

@@ -28,7 +28,7 @@ impl Figure {
         self
     }
 
-    fn meets_target(&self) -> Option<bool> {
+    pub fn meets_target(&self) -> Option<bool> {
         self.target.map(|t| {
             if self.higher_is_better {
                 self.value >= t

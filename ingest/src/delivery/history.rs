@@ -135,21 +135,21 @@ impl History {
         }
     }
 
-    fn loaded(&self, r: Result<Manifest, WalkError>) -> Result<(), &'static str> {
+    /// The chain was read back as `m`: the commits that landed meanwhile are applied on
+    /// top; one that does not follow puts the history out of step (its reason returned).
+    fn loaded(&self, mut m: Manifest) -> Result<(), &'static str> {
         let mut known = self.known.lock();
         let Known::Loading(since) = &mut *known else {
             return Ok(());
         };
-        let outcome = r.map_err(|e| e.reason()).and_then(|mut m| {
-            for c in since.iter() {
-                if c.number > m.number {
-                    m.apply(c).map_err(|e| e.reason())?;
-                }
+        let applied = since.iter().try_for_each(|c| {
+            if c.number > m.number {
+                m.apply(c).map_err(|e| e.reason())?;
             }
-            Ok(m)
+            Ok(())
         });
-        match outcome {
-            Ok(m) => {
+        match applied {
+            Ok(()) => {
                 *known = Known::Ready(m);
                 Ok(())
             }
@@ -196,7 +196,7 @@ async fn load(w: Arc<Inner>, history: Weak<History>, head: String) {
         };
         match r {
             Ok(m) => {
-                if let Err(reason) = h.loaded(Ok(m)) {
+                if let Err(reason) = h.loaded(m) {
                     skipped(reason);
                 }
                 return;
