@@ -81,9 +81,27 @@ async fn with_s3_blackholed_the_worker_shuts_down_and_counts_timeouts() {
         })
         .expect("fault");
     expected.extend(put_mixed(&env, 2).await);
-    // Let flushes of round 2 start (buffer interval 300 ms) and meet the blackhole.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Round 2's flushes (buffer interval 300 ms) fail one of two ways, both correct and
+    // racing each other: the data PutObject times out, or the lease's renewal timed out
+    // first and the flush refuses to write under an expired lease. Wait until every
+    // shard's flush has failed and been counted, then stop.
     let worker = a.worker.clone();
+    let flush_failures = |reason: &str| {
+        sum_metric(
+            &worker.metrics().render(),
+            "delivery_flush_failures_total",
+            &format!("reason=\"{reason}\""),
+        )
+    };
+    let failed = || flush_failures("timeout") + flush_failures("lease_expired");
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            failed() >= SHARDS as f64
+        })
+        .await,
+        "every shard's flush into the blackhole fails and is counted within 15 s: {}",
+        worker.metrics().render()
+    );
     let asked = Instant::now();
     let exit = tokio::time::timeout(Duration::from_secs(20), a.stop())
         .await
@@ -92,12 +110,14 @@ async fn with_s3_blackholed_the_worker_shuts_down_and_counts_timeouts() {
     let took = asked.elapsed();
     let text = worker.metrics().render();
     let lease_timeouts = sum_metric(&text, "delivery_lease_errors_total", "reason=\"timeout\"");
-    let flush_timeouts = sum_metric(&text, "delivery_flush_failures_total", "reason=\"timeout\"");
+    let all_failures = sum_metric(&text, "delivery_flush_failures_total", "");
     assert!(
-        lease_timeouts > 0.0 && flush_timeouts > 0.0,
-        "timeouts are counted: lease {lease_timeouts}, flush {flush_timeouts} (stop took {took:?})"
+        lease_timeouts > 0.0 && all_failures == failed(),
+        "lease calls time out and every flush failure has a blackhole reason: lease timeouts \
+         {lease_timeouts}, flush failures {all_failures}, of which timeout or lease_expired \
+         {} (stop took {took:?})",
+        failed()
     );
-
     // S3 back: the shards move to a new worker once the unreleased leases expire, and
     // round 2, never committed by the first worker, is stored exactly once.
     assert!(faults.clear(hole));
