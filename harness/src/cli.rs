@@ -12,7 +12,9 @@ use std::path::PathBuf;
     long_about = "gameday boots an AWS-compatible backend and the real ingest components, drives \
 synthetic producers, injects faults on a timeline and judges acceptance gates.\n\n\
 Start with:\n  gameday scenario burst           # 1x → 3x → 5x → 1x against the real components, judged\n  \
-gameday gates                    # the gate suite T0–T3, with --report-dir for CI\n  gameday emulate                  # the embedded AWS backend on 127.0.0.1:4566\n  \
+gameday gates                    # the gate suite T0–T7, with --report-dir for CI\n  \
+gameday up --load 1x             # a stack that stays up, to poke at and break\n  \
+gameday fault add gateway-kill --target gateway-b --for 30s   # break it (then: gameday status)\n  gameday emulate                  # the embedded AWS backend on 127.0.0.1:4566\n  \
 gameday bench emulator           # its throughput, against the same AWS SDK clients"
 )]
 pub struct Cli {
@@ -46,6 +48,24 @@ pub enum Command {
     /// Run the gate suite: baseline for T0 and T1, burst for T2, hygiene for T3, one stack
     /// each. Exit codes as for `scenario`.
     Gates(GatesArgs),
+    /// Boot the stack and keep it up until Ctrl-C, printing how to connect.
+    ///
+    /// Prints the gateways, a tenant's API key and a ready `curl` for /token, the query
+    /// URL, AWS_ENDPOINT_URL exports, and the control API's address and token (also in
+    /// .gameday/control.json, where `gameday fault` and `gameday status` find them).
+    ///   gameday up --load 1x          # with a background load you can break
+    Up(crate::up::UpArgs),
+    /// Break the running stack: `gameday fault add|ls|clear`.
+    ///
+    ///   gameday fault add shard-pause --shard 1 --mode reads --for 30s
+    ///   gameday fault add gateway-kill --target gateway-b
+    ///   gameday fault ls
+    ///   gameday fault clear 3        # or --all
+    Fault(crate::control::cli::FaultArgs),
+    /// The running stack's status: one snapshot, or one a second with --watch.
+    Status(crate::control::cli::StatusArgs),
+    /// Ask the running `up` (or scenario) to stop: faults repaired, stack torn down.
+    Stop(crate::control::cli::StopArgs),
     /// Boot a stack and keep it up, driven by commands on stdin (tests, debugging).
     #[command(hide = true)]
     StackUp(crate::stack::up::StackUpArgs),
@@ -149,4 +169,50 @@ pub enum BenchTarget {
     /// one tenant's share of the delivery bench's backlog, no stream or store, best of
     /// --reps runs. Quick to rerun when changing how delivery builds or encodes rows.
     Flush(crate::bench::flush::FlushBenchArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent_and_the_console_commands_parse() {
+        Cli::command().debug_assert();
+        let parse = |args: &[&str]| Cli::try_parse_from([&["gameday"], args].concat());
+        let Command::Up(up) = parse(&["up", "--load", "2x"]).unwrap().command else {
+            panic!("up")
+        };
+        assert_eq!(up.load.0, Some(2.0));
+        let Command::Up(up) = parse(&["up"]).unwrap().command else {
+            panic!("up")
+        };
+        assert_eq!(up.load.0, None, "no load by default");
+        assert!(parse(&["up", "--load", "lots"]).is_err());
+        let Command::Fault(f) = parse(&[
+            "fault",
+            "add",
+            "shard-pause",
+            "--shard",
+            "1,2",
+            "--mode",
+            "reads",
+            "--for",
+            "30s",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("fault")
+        };
+        let crate::control::cli::FaultCommand::Add(add) = f.command else {
+            panic!("add")
+        };
+        let spec = add.spec().unwrap();
+        assert_eq!((spec.shards, spec.duration_secs), (vec![1, 2], Some(30.0)));
+        assert!(
+            parse(&["fault", "clear", "3", "--all"]).is_err(),
+            "one or the other"
+        );
+    }
 }

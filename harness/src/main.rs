@@ -1,9 +1,11 @@
 //! `gameday`: rehearse failures of a game-telemetry pipeline on one machine.
 //! Thin binary: argument parsing here, the work in the modules.
 
+mod audit;
 mod bench;
 mod cli;
 mod component;
+mod control;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
@@ -20,6 +22,7 @@ mod scenario;
 mod stack;
 #[allow(dead_code)] // the console streams it
 mod status;
+mod up;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -44,6 +47,10 @@ fn main() -> ExitCode {
         cli::Command::Scenario(args) => run::scenario(args),
         cli::Command::Gates(args) => run::gates(args),
         cli::Command::StackUp(args) => stack::up::run(args),
+        cli::Command::Up(args) => up::run(args),
+        cli::Command::Fault(args) => control::cli::fault(args),
+        cli::Command::Status(args) => control::cli::status(args),
+        cli::Command::Stop(args) => control::cli::stop(args),
     };
     match result {
         Ok(code) => code,

@@ -58,10 +58,18 @@ impl Timeline {
         self.samples.lock().clone()
     }
 
-    /// The newest sample (the console's status stream reads it).
-    #[allow(dead_code)]
-    pub fn last(&self) -> Option<Sample> {
-        self.samples.lock().last().cloned()
+    pub fn push(&self, s: Sample) {
+        self.samples.lock().push(s);
+    }
+
+    /// The two newest samples, older first (the console's status rates need two).
+    pub fn last_two(&self) -> (Option<Sample>, Option<Sample>) {
+        let s = self.samples.lock();
+        match s.as_slice() {
+            [.., a, b] => (Some(a.clone()), Some(b.clone())),
+            [b] => (None, Some(b.clone())),
+            [] => (None, None),
+        }
     }
 }
 
@@ -113,7 +121,7 @@ pub async fn sample(
             s.components.insert(name, state.to_string());
         }
         s.leases = leases;
-        timeline.samples.lock().push(s);
+        timeline.push(s);
     }
 }
 

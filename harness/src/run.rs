@@ -289,9 +289,11 @@ async fn drive(
     let target = specs::target(stack);
     let mut load = specs::load_spec(s, seed);
     load.failover = stack.spec.knobs.producers_failover;
+    let knob = Arc::new(crate::load::knob::LoadKnob::default());
+    load.knob = Some(knob.clone());
     let (tx, rx) = tokio::sync::watch::channel(crate::load::Progress::default());
     let printer = tokio::spawn(progress::print(rx.clone()));
-    let live = live::Live::start(s, seed, stack, rx).await;
+    let live = live::Live::start(s, seed, stack, rx, knob).await;
     let mut tripped = live.tripped.clone();
     let outcome = tokio::select! {
         o = crate::load::run(&target, &load, tx) => Some(o),
@@ -303,7 +305,7 @@ async fn drive(
     let lease_ms = stack.spec.knobs.delivery_lease_ms.unwrap_or(10_000);
     let Some(outcome) = outcome else {
         live.end_load("run aborted by a stop condition").await;
-        ev.faults = live.finish(lease_ms);
+        ev.faults = live.finish(lease_ms).await;
         if let Some(t) = &ev.faults.stopped_by {
             println!(
                 "\nrun ABORTED: stop condition {} tripped at {:.1} s (measured {:.1})",
@@ -318,7 +320,7 @@ async fn drive(
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            ev.faults = live.finish(lease_ms);
+            ev.faults = live.finish(lease_ms).await;
             return Err(e);
         }
     };
@@ -344,7 +346,7 @@ async fn drive(
     )
     .await
     .context("storage audit");
-    ev.faults = live.finish(lease_ms);
+    ev.faults = live.finish(lease_ms).await;
     ev.audit = Some(audit?);
     Ok(())
 }

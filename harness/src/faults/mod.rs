@@ -6,6 +6,8 @@
 pub mod engine;
 pub mod entry;
 pub mod events;
+#[cfg(test)]
+pub mod fake;
 mod resolve;
 pub mod stack_target;
 pub mod stop;

@@ -13,6 +13,7 @@ pub mod client;
 pub mod events;
 pub mod health;
 pub mod hygiene;
+pub mod knob;
 pub mod ledger;
 pub mod open_model;
 pub mod otlp;
@@ -143,6 +144,9 @@ pub struct LoadSpec {
     /// timeout) and back when its health check passes, as a load balancer would. Off:
     /// every request keeps its assigned gateway and is retried there (T6's break-it).
     pub failover: bool,
+    /// The run-time multiplier on every rate (the control API's `SetLoad`).
+    #[serde(skip)]
+    pub knob: Option<std::sync::Arc<knob::LoadKnob>>,
 }
 
 impl Default for LoadSpec {
@@ -168,6 +172,7 @@ impl Default for LoadSpec {
             max_attempts: 3,
             series_per_tenant: 3_000,
             failover: true,
+            knob: None,
         }
     }
 }
@@ -402,6 +407,7 @@ pub async fn run(
             max_in_flight: spec.max_in_flight,
             finish_within: Duration::from_secs(60),
             seed: spec.seed,
+            knob: spec.knob.clone(),
         },
     )
     .await;

@@ -74,6 +74,9 @@ pub fn attempt_of(a: &Answer) -> Attempt {
     }
 }
 
+/// How often a paused load (knob at 0) looks whether it may send again.
+const PAUSED_POLL: Duration = Duration::from_millis(100);
+
 /// One stream's arrival process.
 pub struct Stream {
     pub tenant: u8,
@@ -98,6 +101,8 @@ pub struct Schedule {
     /// How long to wait for requests still in flight after the last step.
     pub finish_within: Duration,
     pub seed: u64,
+    /// Multiplies every rate while the load runs (0 pauses sending).
+    pub knob: Option<Arc<super::knob::LoadKnob>>,
 }
 
 /// Runs the steps; returns when every scheduled request has finished (or `finish_within`
@@ -115,6 +120,7 @@ pub async fn drive(
         max_in_flight,
         finish_within,
         seed,
+        knob,
     } = schedule;
     let (tx, mut rx) = mpsc::channel::<Job>(send_queue.max(1));
     let permits = Arc::new(Semaphore::new(max_in_flight.max(1)));
@@ -176,6 +182,12 @@ pub async fn drive(
                 break;
             }
             tokio::time::sleep_until(due.into()).await;
+            let factor = knob.as_ref().map_or(1.0, |k| k.get());
+            if factor <= 0.0 {
+                // Paused by the operator: look again shortly, send nothing.
+                next[i].0 = due + PAUSED_POLL;
+                continue;
+            }
             let s = &streams[i];
             let job = producers.job(s.tenant, s.kind, si, due, now_ms());
             let items = job.items.len();
@@ -195,7 +207,7 @@ pub async fn drive(
                 }
                 lock(&shared.ledger).counts.dropped += items;
             }
-            next[i].0 = due + next[i].1;
+            next[i].0 = due + next[i].1.div_f64(factor);
         }
         step_start = end;
         let now = Instant::now();

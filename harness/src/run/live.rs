@@ -4,9 +4,13 @@
 //! before the drain, so the audit reads a whole pipeline); `finish` after the audit
 //! (the timeline keeps sampling through the drain, so recoveries are observed).
 
+use crate::audit::AuditLog;
+use crate::control::endpoint::ControlFile;
+use crate::control::server::{self, RunHandle};
 use crate::evidence::FaultEvidence;
 use crate::faults::stop::{StopWatch, Tripped};
 use crate::faults::{EventKind, EventLog, FaultEngine, StackTarget};
+use crate::load::knob::LoadKnob;
 use crate::monitor::{Timeline, sample};
 use crate::scenario::Scenario;
 use crate::stack::Stack;
@@ -16,6 +20,9 @@ use tokio::sync::watch;
 
 pub struct Live {
     pub engine: Arc<FaultEngine>,
+    /// The control API this run serves (`gameday fault`/`status`/`stop` reach it).
+    control: Option<(crate::control::server::Served, ControlFile)>,
+    run: Arc<RunHandle>,
     pub events: Arc<EventLog>,
     pub timeline: Arc<Timeline>,
     stop_timeline: watch::Sender<bool>,
@@ -33,6 +40,7 @@ impl Live {
         seed: u64,
         stack: &Arc<Stack>,
         progress: watch::Receiver<crate::load::Progress>,
+        knob: Arc<LoadKnob>,
     ) -> Live {
         let events = Arc::new(EventLog::new());
         let started_unix_ms = ingest::gateway::pipeline::now_ms();
@@ -70,8 +78,13 @@ impl Live {
                 monitor_rx,
             ));
         }
+        let run = RunHandle::new(&s.name, engine.clone(), timeline.clone(), Some(knob));
+        let control = serve_control(&run, stack).await;
+        tokio::spawn(operator_stop(run.clone(), events.clone(), trip_tx.clone()));
         Live {
             engine,
+            control,
+            run,
             events,
             timeline,
             stop_timeline,
@@ -92,8 +105,13 @@ impl Live {
         }
     }
 
-    pub fn finish(self, lease_period_ms: u64) -> FaultEvidence {
+    pub async fn finish(mut self, lease_period_ms: u64) -> FaultEvidence {
         let _ = self.stop_monitor.send(true);
+        self.run.ended.send_replace(true);
+        if let Some((served, file)) = self.control.take() {
+            served.shutdown().await;
+            file.withdraw();
+        }
         let records = self.engine.list();
         let timeline = self.timeline.snapshot();
         let windows = crate::faults::windows::windows(&records, &timeline);
@@ -107,6 +125,70 @@ impl Live {
             load_started_unix_ms: self.started_unix_ms,
         }
     }
+}
+
+/// Serves the control API on 127.0.0.1 (any port) with a fresh token, written to the run
+/// directory's control.json; a run goes on without it if it cannot be served (said).
+async fn serve_control(
+    run: &Arc<RunHandle>,
+    stack: &Stack,
+) -> Option<(crate::control::server::Served, ControlFile)> {
+    let token = server::new_token();
+    let started = async {
+        let audit = Arc::new(AuditLog::open(&stack.run_dir.join("audit.jsonl"))?);
+        let served = server::serve(([127, 0, 0, 1], 0).into(), &token, run.clone(), audit).await?;
+        let file = ControlFile {
+            addr: served.addr,
+            token: token.clone(),
+            pid: std::process::id(),
+            scenario: run.scenario.clone(),
+            run_dir: stack.run_dir.clone(),
+        };
+        file.publish()?;
+        anyhow::Ok((served, file))
+    };
+    match started.await {
+        Ok((served, file)) => {
+            println!(
+                "control API on {} (token in {}/control.json): gameday fault | status | stop",
+                served.addr,
+                stack.run_dir.display()
+            );
+            Some((served, file))
+        }
+        Err(e) => {
+            println!("control API not served: {e:#}");
+            None
+        }
+    }
+}
+
+/// A `Stop` from the control API ends the run as a stop condition does: the load stops,
+/// faults are repaired, the gates are reported as not run, the run as aborted.
+async fn operator_stop(
+    run: Arc<RunHandle>,
+    events: Arc<EventLog>,
+    trip: watch::Sender<Option<Tripped>>,
+) {
+    let reason = run.stop_requested().await;
+    let at_ms = events.now_ms();
+    events.record(
+        EventKind::Note,
+        None,
+        format!("stopped by an operator: {reason}"),
+    );
+    trip.send_if_modified(|t| {
+        if t.is_some() {
+            return false;
+        }
+        *t = Some(Tripped {
+            condition: format!("operator stop ({reason})"),
+            figure: 0.0,
+            at_ms,
+            since_ms: at_ms,
+        });
+        true
+    });
 }
 
 /// A `step_started` event each time the load enters a step (ends with the load).

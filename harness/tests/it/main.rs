@@ -8,6 +8,7 @@ mod faults;
 mod fencing;
 mod judge;
 mod stack;
+mod up;
 
 /// Tests that boot a stack, run a scenario or a benchmark share 2 cores, and the judge's
 /// tests measure latency against the shipped thresholds: they run one at a time in this
