@@ -28,6 +28,8 @@ pub struct RunHandle {
     pub stop: watch::Sender<Option<String>>,
     /// True once the run is ending: status streams send their last snapshot and end.
     pub ended: watch::Sender<bool>,
+    /// A scenario's load has ended (it drains and audits now): no new faults, no stop.
+    pub load_over: std::sync::atomic::AtomicBool,
 }
 
 impl RunHandle {
@@ -44,6 +46,7 @@ impl RunHandle {
             knob,
             stop: watch::channel(None).0,
             ended: watch::channel(false).0,
+            load_over: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -62,6 +65,16 @@ impl RunHandle {
 
     pub fn load_multiplier(&self) -> f64 {
         self.knob.as_ref().map_or(0.0, |k| k.get())
+    }
+
+    fn draining(&self) -> Option<Status> {
+        self.load_over
+            .load(std::sync::atomic::Ordering::Acquire)
+            .then(|| {
+                Status::failed_precondition(
+                    "the run's load has ended; it is draining and auditing storage and ends by itself",
+                )
+            })
     }
 
     /// Resolves when a controller asked the run to stop; returns the reason.
@@ -157,6 +170,9 @@ impl control_server::Control for ControlService {
         let spec = req.get_ref().fault.clone().unwrap_or_default();
         let detail = format!("{spec:?}");
         let actor = self.admit(&req, "InjectFault", &detail)?;
+        if let Some(s) = self.run.draining() {
+            return Err(self.failed(&actor, "InjectFault", s));
+        }
         let entry = entry_of(&spec)
             .map_err(|e| self.failed(&actor, "InjectFault", Status::invalid_argument(e)))?;
         let record = self
@@ -283,7 +299,10 @@ impl control_server::Control for ControlService {
             "" => "stopped by the control API".to_string(),
             r => r.to_string(),
         };
-        self.admit(&req, "Stop", &reason)?;
+        let actor = self.admit(&req, "Stop", &reason)?;
+        if let Some(s) = self.run.draining() {
+            return Err(self.failed(&actor, "Stop", s));
+        }
         self.run.stop.send_replace(Some(reason));
         Ok(Response::new(pb::StopResponse {}))
     }

@@ -289,6 +289,26 @@ async fn the_status_stream_carries_the_timeline_and_ends_with_the_run() {
     assert_eq!(first.faults.len(), 1);
     assert!(first.events.iter().any(|e| e.kind == "fault_started"));
 
+    // Once a scenario's load is over (draining), new faults and stops are refused.
+    r.run
+        .load_over
+        .store(true, std::sync::atomic::Ordering::Release);
+    let late = c
+        .inject_fault(pb::InjectFaultRequest {
+            fault: Some(spec("gateway-restart")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), tonic::Code::FailedPrecondition, "{late:?}");
+    assert_eq!(
+        c.stop(pb::StopRequest::default()).await.unwrap_err().code(),
+        tonic::Code::FailedPrecondition
+    );
+    assert!(r.run.stop.borrow().is_none());
+    r.run
+        .load_over
+        .store(false, std::sync::atomic::Ordering::Release);
+
     // Stop: the run is asked to stop; once it ends, the stream's last snapshot says so.
     c.stop(pb::StopRequest {
         reason: "drill over".into(),

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Largest multiplier accepted: the rig is sized for the scenario's 5× steps.
 pub const MAX_MULTIPLIER: f64 = 10.0;
+/// Smallest multiplier other than 0 (pause): below it a stream's next send lies minutes
+/// away.
+pub const MIN_MULTIPLIER: f64 = 0.05;
 
 #[derive(Debug)]
 pub struct LoadKnob {
@@ -27,9 +30,10 @@ impl LoadKnob {
 
     /// Sets the multiplier and returns the one it replaces.
     pub fn set(&self, multiplier: f64) -> Result<f64, String> {
-        if !multiplier.is_finite() || !(0.0..=MAX_MULTIPLIER).contains(&multiplier) {
+        if !(multiplier == 0.0 || (MIN_MULTIPLIER..=MAX_MULTIPLIER).contains(&multiplier)) {
             return Err(format!(
-                "load multiplier {multiplier} out of range: 0 (pause) ..= {MAX_MULTIPLIER}"
+                "load multiplier {multiplier} out of range: 0 (pause), or {MIN_MULTIPLIER} ..= \
+                 {MAX_MULTIPLIER}"
             ));
         }
         Ok(f64::from_bits(
@@ -51,6 +55,10 @@ mod tests {
         assert!(k.set(-1.0).is_err());
         assert!(k.set(f64::NAN).is_err());
         assert!(k.set(MAX_MULTIPLIER + 1.0).is_err());
+        assert!(
+            k.set(1e-20).is_err(),
+            "a tiny nonzero multiplier is refused"
+        );
         assert_eq!(k.get(), 2.5, "a refused value changes nothing");
         assert_eq!(k.set(0.0), Ok(2.5));
     }

@@ -171,6 +171,8 @@ pub async fn drive(
                 (step_start + offset, interval)
             })
             .collect();
+        // The knob's value the pending sends were scheduled with.
+        let mut applied = knob.as_ref().map_or(1.0, |k| k.get());
         while let Some((i, due)) = next
             .iter()
             .enumerate()
@@ -183,6 +185,20 @@ pub async fn drive(
             }
             tokio::time::sleep_until(due.into()).await;
             let factor = knob.as_ref().map_or(1.0, |k| k.get());
+            if factor != applied && factor > 0.0 && applied > 0.0 {
+                // The operator changed the load: every pending send's wait is rescaled,
+                // so a raise takes effect now, not after a slow stream's next send.
+                let now = Instant::now();
+                for n in next.iter_mut().filter(|(_, iv)| *iv != Duration::MAX) {
+                    let left = n.0.saturating_duration_since(now);
+                    n.0 = now + left.mul_f64(applied / factor);
+                }
+                applied = factor;
+                continue;
+            }
+            if factor > 0.0 {
+                applied = factor;
+            }
             if factor <= 0.0 {
                 // Paused by the operator: look again shortly, send nothing.
                 next[i].0 = due + PAUSED_POLL;
@@ -207,7 +223,13 @@ pub async fn drive(
                 }
                 lock(&shared.ledger).counts.dropped += items;
             }
-            next[i].0 = due + next[i].1.div_f64(factor);
+            // At 1× the schedule is exactly the scenario's (no float round trip).
+            let interval = if factor == 1.0 {
+                next[i].1
+            } else {
+                next[i].1.div_f64(factor)
+            };
+            next[i].0 = due + interval;
         }
         step_start = end;
         let now = Instant::now();

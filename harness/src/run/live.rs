@@ -99,6 +99,9 @@ impl Live {
     /// repaired so the drain and the audit see the whole pipeline.
     pub async fn end_load(&self, reason: &str) {
         let _ = self.stop_timeline.send(true);
+        self.run
+            .load_over
+            .store(true, std::sync::atomic::Ordering::Release);
         let n = self.engine.repair_all(reason).await;
         if n > 0 {
             println!("{n} active fault(s) repaired: {reason}");
@@ -170,7 +173,12 @@ async fn operator_stop(
     events: Arc<EventLog>,
     trip: watch::Sender<Option<Tripped>>,
 ) {
-    let reason = run.stop_requested().await;
+    // Ends with the run (it holds the run handle, and through it the stack).
+    let mut ended = run.ended.subscribe();
+    let reason = tokio::select! {
+        r = run.stop_requested() => r,
+        _ = ended.wait_for(|e| *e) => return,
+    };
     let at_ms = events.now_ms();
     events.record(
         EventKind::Note,
@@ -236,5 +244,33 @@ async fn watch_stops(
             }
         }
         seen = samples.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::fake::Fake;
+
+    #[tokio::test]
+    async fn the_operator_stop_watcher_lets_go_of_the_run_when_it_ends() {
+        let events = Arc::new(EventLog::new());
+        let engine = FaultEngine::new(Arc::new(Fake::default()), events.clone(), 0);
+        let run = RunHandle::new("t", engine, Arc::new(Timeline::default()), None);
+        let (trip, tripped) = watch::channel(None);
+        let task = tokio::spawn(operator_stop(run.clone(), events, trip));
+        tokio::task::yield_now().await;
+        assert_eq!(Arc::strong_count(&run), 2, "the watcher holds the run");
+        run.ended.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("the watcher ends with the run")
+            .unwrap();
+        // Holding the run would hold the stack: `shutdown_shared` waits for sole ownership.
+        assert_eq!(Arc::strong_count(&run), 1);
+        assert!(
+            tripped.borrow().is_none(),
+            "an ended run is not reported stopped"
+        );
     }
 }
