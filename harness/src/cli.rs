@@ -66,6 +66,9 @@ pub enum Command {
     Status(crate::control::cli::StatusArgs),
     /// Ask the running `up` (or scenario) to stop: faults repaired, stack torn down.
     Stop(crate::control::cli::StopArgs),
+    /// The GameDay console: start a scenario (default `gameday`) or attach to a running
+    /// stack; watch it live and break it with a key (`?` lists them, `q` quits).
+    Tui(crate::tui::TuiArgs),
     /// Boot a stack and keep it up, driven by commands on stdin (tests, debugging).
     #[command(hide = true)]
     StackUp(crate::stack::up::StackUpArgs),

@@ -22,6 +22,7 @@ mod scenario;
 mod stack;
 #[allow(dead_code)] // the console streams it
 mod status;
+mod tui;
 mod up;
 
 use clap::Parser;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         cli::Command::Fault(args) => control::cli::fault(args),
         cli::Command::Status(args) => control::cli::status(args),
         cli::Command::Stop(args) => control::cli::stop(args),
+        cli::Command::Tui(args) => tui::run(args),
     };
     match result {
         Ok(code) => code,

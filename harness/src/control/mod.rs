@@ -10,7 +10,7 @@ pub mod endpoint;
 pub mod server;
 pub mod show;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub mod pb {
     tonic::include_proto!("gameday.control.v1");

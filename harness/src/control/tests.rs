@@ -12,15 +12,15 @@ use crate::load::knob::LoadKnob;
 use crate::monitor::{Sample, Timeline};
 use std::sync::Arc;
 
-struct Rig {
-    addr: String,
-    run: Arc<RunHandle>,
-    fake: Arc<Fake>,
+pub(crate) struct Rig {
+    pub(crate) addr: String,
+    pub(crate) run: Arc<RunHandle>,
+    pub(crate) fake: Arc<Fake>,
     audit: std::path::PathBuf,
     _served: super::server::Served,
 }
 
-async fn rig(name: &str) -> Rig {
+pub(crate) async fn rig(name: &str) -> Rig {
     let dir = std::env::temp_dir().join(format!("gameday-control-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let fake = Arc::new(Fake {
