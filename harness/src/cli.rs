@@ -45,8 +45,9 @@ pub enum Command {
     /// table. Exit code: 0 every gate passed, 1 a gate failed, 2 bad usage or scenario,
     /// 3 invalid run (the rig itself saturated).
     Scenario(ScenarioArgs),
-    /// Run the gate suite: baseline for T0 and T1, burst for T2, hygiene for T3, one stack
-    /// each. Exit codes as for `scenario`.
+    /// Run the gate suite, one stack per scenario: baseline for T0 and T1, burst for T2,
+    /// hygiene for T3, shard-pause for T5, gateway-kill for T6, az-loss for T7. Exit codes
+    /// as for `scenario`.
     Gates(GatesArgs),
     /// Boot the stack and keep it up until Ctrl-C, printing how to connect.
     ///
