@@ -125,7 +125,7 @@ fn overrides(f: &RunFlags, gates: Option<Vec<GateId>>) -> anyhow::Result<Overrid
     })
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // The harness shares 2 cores with every component: two workers.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,7 +8,7 @@ use crate::control::cli::parse_duration;
 use crate::control::endpoint::ControlFile;
 use crate::control::server::{self, RunHandle};
 use crate::faults::{EventLog, FaultEngine, StackTarget};
-use crate::load::{self, LoadSpec, StepSpec, knob::LoadKnob};
+use crate::load::{self, LoadSpec, knob::LoadKnob};
 use crate::monitor::Timeline;
 use crate::stack::{Backend, Stack, StackSpec};
 use anyhow::Context;
@@ -83,12 +83,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         args.load_rate > 0.0 && args.load_rate <= 200_000.0,
         "--load-rate must be > 0 and ≤ 200000 samples/s"
     );
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?
-        .block_on(up(args))
+    crate::run::runtime()?.block_on(up(args))
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -202,19 +197,8 @@ fn spawn_load(
 ) -> tokio::task::JoinHandle<()> {
     let spec = LoadSpec {
         seed: rand::random(),
-        base_samples_per_sec: args.load_rate,
-        base_events_per_sec: args.load_rate / 20.0,
-        steps: vec![StepSpec {
-            name: "background".into(),
-            multiplier: 1.0,
-            secs: args.load_for,
-            settle: false,
-        }],
-        samples_per_request: 200,
-        events_per_request: 20,
-        series_per_tenant: 600,
         knob: Some(knob),
-        ..LoadSpec::default()
+        ..crate::stack::low_rate_spec(args.load_rate, "background", args.load_for)
     };
     let target = crate::run::specs::target(stack);
     tokio::spawn(async move {

@@ -260,11 +260,10 @@ impl control_server::Control for ControlService {
         &self,
         req: Request<pb::StatusRequest>,
     ) -> Result<Response<StatusStream>, Status> {
-        let every = Duration::from_millis(u64::from(req.get_ref().interval_ms.max(200)));
-        let every = if req.get_ref().interval_ms == 0 {
-            Duration::from_secs(1)
-        } else {
-            every
+        // 0 (unset): once a second; never more often than every 200 ms.
+        let every = match req.get_ref().interval_ms {
+            0 => Duration::from_secs(1),
+            ms => Duration::from_millis(u64::from(ms.max(200))),
         };
         self.admit(&req, "Status", &format!("every {} ms", every.as_millis()))?;
         let run = self.run.clone();

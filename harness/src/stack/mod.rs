@@ -18,6 +18,7 @@ pub mod selfcheck;
 mod spec;
 pub mod up;
 mod up_load;
+pub use up_load::low_rate_spec;
 
 pub use error::StackError;
 // The seam other harness modules code against (not all of it is used inside stack/).

@@ -41,12 +41,7 @@ pub struct StackUpArgs {
 }
 
 pub fn run(args: StackUpArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    runtime.block_on(up(args))
+    crate::run::runtime()?.block_on(up(args))
 }
 
 async fn up(args: StackUpArgs) -> anyhow::Result<ExitCode> {

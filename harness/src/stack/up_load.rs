@@ -17,6 +17,26 @@ const MAX_RATE: f64 = 20_000.0;
 /// How long `load-wait` waits for the drain before auditing.
 const DRAIN_SECS: f64 = 30.0;
 
+/// A low-rate load of one step for a stack kept up (`stack-up`'s `load`, `gameday up
+/// --load`): `rate` samples/s at 1× over all tenants, events at a twentieth of it, small
+/// requests over a small series catalog.
+pub fn low_rate_spec(rate: f64, step: &str, secs: f64) -> LoadSpec {
+    LoadSpec {
+        base_samples_per_sec: rate,
+        base_events_per_sec: rate / 20.0,
+        steps: vec![StepSpec {
+            name: step.into(),
+            multiplier: 1.0,
+            secs,
+            settle: false,
+        }],
+        samples_per_request: 200,
+        events_per_request: 20,
+        series_per_tenant: 600,
+        ..LoadSpec::default()
+    }
+}
+
 /// The load started by `load`, until `load-wait` collects it.
 #[derive(Default)]
 pub struct BackgroundLoad {
@@ -46,20 +66,9 @@ impl BackgroundLoad {
         };
         let spec = LoadSpec {
             seed: 5,
-            base_samples_per_sec: rate,
-            base_events_per_sec: rate / 20.0,
-            steps: vec![StepSpec {
-                name: "1x".into(),
-                multiplier: 1.0,
-                secs,
-                settle: false,
-            }],
-            samples_per_request: 200,
-            events_per_request: 20,
-            series_per_tenant: 600,
             drain_timeout_secs: DRAIN_SECS,
             failover,
-            ..LoadSpec::default()
+            ..low_rate_spec(rate, "1x", secs)
         };
         let target = crate::run::specs::target(stack);
         let names: Vec<(String, String)> = stack
