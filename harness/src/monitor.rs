@@ -28,16 +28,10 @@ pub struct LeaseView {
 pub struct Sample {
     /// Milliseconds since the load started.
     pub t_ms: u64,
-    pub step: String,
-    pub offered_per_sec: f64,
-    pub acked_per_sec: f64,
-    /// Cumulative since the load started.
-    pub throttled_429: u64,
-    pub server_5xx: u64,
-    pub ttfb_p99_ms: f64,
-    pub freshness_p99_ms: Option<f64>,
-    /// Freshness in the last second (pending canaries at their age so far).
-    pub freshness_now_ms: Option<f64>,
+    /// The load's live figures at this second (rates, 429s/5xx so far, TTFB, freshness,
+    /// probe query latency).
+    #[serde(flatten)]
+    pub load: Progress,
     /// Per shard: the largest `MillisBehindLatest` any reachable worker reports for it.
     pub iterator_age_ms: BTreeMap<String, f64>,
     pub leases: BTreeMap<String, LeaseView>,
@@ -93,14 +87,7 @@ pub async fn sample(
         let p = progress.borrow().clone();
         let mut s = Sample {
             t_ms: t0.elapsed().as_millis() as u64,
-            step: p.step.clone(),
-            offered_per_sec: p.offered_per_sec,
-            acked_per_sec: p.acked_per_sec,
-            throttled_429: p.throttled_429,
-            server_5xx: p.server_5xx,
-            ttfb_p99_ms: p.ttfb_p99_ms,
-            freshness_p99_ms: p.freshness_p99_ms,
-            freshness_now_ms: p.freshness_now_ms,
+            load: p,
             ..Sample::default()
         };
         let (scrapes, leases) = tokio::join!(

@@ -137,6 +137,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn finish(report: &Report, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     for run in &report.runs {
         println!("{}", summary_table(run));
+        // Every run leaves its report.html beside its logs (its directory exists once
+        // the stack was asked to boot; a run refused before that has none).
+        if let Some(d) = run.run_dir.as_deref().filter(|d| d.is_dir()) {
+            match Report::new(vec![run.clone()]).write_html(d) {
+                Ok(p) => println!("report: {}", p.display()),
+                Err(e) => println!("report.html not written: {e:#}"),
+            }
+        }
     }
     if let Some(dir) = dir {
         report.write(dir)?;
@@ -199,27 +207,16 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
                 println!("load stopped: {e:#}");
                 aborted = Some(format!("load stopped: {e:#}"));
             }
-            ev.component_counters = stack.scrape().await;
+            if ev.component_counters.is_empty() {
+                ev.component_counters = stack.scrape().await;
+            }
             Stack::shutdown_shared(stack).await;
         }
     }
     let limits = stack::selfcheck::Thresholds::from(&s.thresholds.self_check);
     ev.self_check = sampler.finish(&limits).await;
 
-    let gate_results = match &ev.faults.stopped_by {
-        // An aborted run judges nothing: its gates are reported as not run.
-        Some(t) => s
-            .gates()
-            .iter()
-            .map(|&g| {
-                gates::GateResult::not_run(
-                    g,
-                    format!("run aborted: stop condition {}", t.condition),
-                )
-            })
-            .collect(),
-        None => gates::evaluate_all(s.gates(), &ev, &s.thresholds),
-    };
+    let gate_results = judge(s, &ev);
     let validity = gates::validity(&ev, &s.thresholds);
     Ok(RunReport {
         scenario: s.name.clone(),
@@ -232,6 +229,7 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
         validity,
         gates: gate_results,
         aborted,
+        run_dir: Some(run_dir),
         evidence: ev,
     })
 }
@@ -305,7 +303,7 @@ async fn drive(
     let lease_ms = stack.spec.knobs.delivery_lease_ms.unwrap_or(10_000);
     let Some(outcome) = outcome else {
         live.end_load("run aborted by a stop condition").await;
-        ev.faults = live.finish(lease_ms).await;
+        close(live, s, stack, lease_ms, ev).await;
         if let Some(t) = &ev.faults.stopped_by {
             println!(
                 "\nrun ABORTED: stop condition {} tripped at {:.1} s (measured {:.1})",
@@ -320,7 +318,7 @@ async fn drive(
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            ev.faults = live.finish(lease_ms).await;
+            close(live, s, stack, lease_ms, ev).await;
             return Err(e);
         }
     };
@@ -346,9 +344,36 @@ async fn drive(
     )
     .await
     .context("storage audit");
-    ev.faults = live.finish(lease_ms).await;
-    ev.audit = Some(audit?);
-    Ok(())
+    let audited = audit.map(|a| ev.audit = Some(a));
+    close(live, s, stack, lease_ms, ev).await;
+    audited
+}
+
+/// The faults' evidence and the components' counters are in: the run is judged as its
+/// report will be, the verdicts go out in the control API's last snapshots, and the
+/// control API stops.
+async fn close(live: live::Live, s: &Scenario, stack: &Stack, lease_ms: u64, ev: &mut RunEvidence) {
+    ev.faults = live.evidence(lease_ms);
+    ev.component_counters = stack.scrape().await;
+    live.close(&judge(s, ev)).await;
+}
+
+/// The scenario's gates on this evidence; an aborted run judges nothing (its gates are
+/// reported as not run).
+fn judge(s: &Scenario, ev: &RunEvidence) -> Vec<gates::GateResult> {
+    match &ev.faults.stopped_by {
+        Some(t) => s
+            .gates()
+            .iter()
+            .map(|&g| {
+                gates::GateResult::not_run(
+                    g,
+                    format!("run aborted: stop condition {}", t.condition),
+                )
+            })
+            .collect(),
+        None => gates::evaluate_all(s.gates(), ev, &s.thresholds),
+    }
 }
 
 fn run_dir(s: &Scenario, flags: &RunFlags) -> PathBuf {

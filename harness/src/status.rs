@@ -3,6 +3,7 @@
 //! log. The control API streams it once a second; the TUI renders nothing else.
 
 use crate::faults::{Event, FaultRecord, FaultState, FaultVerb};
+use crate::gates::live::GateLive;
 use crate::monitor::{LeaseView, Sample};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,9 +19,15 @@ pub struct Snapshot {
     /// Over the last sample interval.
     pub throttled_429_per_sec: f64,
     pub server_5xx_per_sec: f64,
+    pub ttfb_p50_ms: f64,
     pub ttfb_p99_ms: f64,
     /// Freshness now (pending canaries at their age so far), ms.
     pub freshness_ms: Option<f64>,
+    /// Freshness p99 per tenant since the load started, ms.
+    pub freshness_p99_by_tenant_ms: BTreeMap<String, f64>,
+    /// The query service's latency (the canary probes' queries), ms.
+    pub query_p95_ms: Option<f64>,
+    pub query_p99_ms: Option<f64>,
     pub iterator_age_ms: BTreeMap<String, f64>,
     /// Shards whose reads or writes are paused by an active fault.
     pub paused_shards: Vec<String>,
@@ -30,6 +37,8 @@ pub struct Snapshot {
     pub faults: Vec<FaultRecord>,
     /// The newest events, oldest first.
     pub events: Vec<Event>,
+    /// The scenario's gates: live status, then the verdicts once judged.
+    pub gates: Vec<GateLive>,
 }
 
 impl Snapshot {
@@ -79,13 +88,17 @@ impl Snapshot {
         Snapshot {
             t_ms: s.t_ms,
             scenario: scenario.to_string(),
-            step: s.step.clone(),
-            offered_per_sec: s.offered_per_sec,
-            acked_per_sec: s.acked_per_sec,
-            throttled_429_per_sec: per_sec(|s| s.throttled_429),
-            server_5xx_per_sec: per_sec(|s| s.server_5xx),
-            ttfb_p99_ms: s.ttfb_p99_ms,
-            freshness_ms: s.freshness_now_ms,
+            step: s.load.step.clone(),
+            offered_per_sec: s.load.offered_per_sec,
+            acked_per_sec: s.load.acked_per_sec,
+            throttled_429_per_sec: per_sec(|s| s.load.throttled_429),
+            server_5xx_per_sec: per_sec(|s| s.load.server_5xx),
+            ttfb_p50_ms: s.load.ttfb_p50_ms,
+            ttfb_p99_ms: s.load.ttfb_p99_ms,
+            freshness_ms: s.load.freshness_now_ms,
+            freshness_p99_by_tenant_ms: s.load.freshness_p99_by_tenant_ms.clone(),
+            query_p95_ms: s.load.query_p95_ms,
+            query_p99_ms: s.load.query_p99_ms,
             iterator_age_ms: s.iterator_age_ms.clone(),
             paused_shards: active
                 .iter()
@@ -96,6 +109,7 @@ impl Snapshot {
             components,
             faults,
             events: tail(events),
+            gates: Vec::new(),
         }
     }
 }

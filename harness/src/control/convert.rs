@@ -106,8 +106,22 @@ pub fn snapshot_of(s: &Snapshot, load_multiplier: f64, running: bool) -> pb::Sta
         acked_per_sec: s.acked_per_sec,
         throttled_429_per_sec: s.throttled_429_per_sec,
         server_5xx_per_sec: s.server_5xx_per_sec,
+        ttfb_p50_ms: s.ttfb_p50_ms,
         ttfb_p99_ms: s.ttfb_p99_ms,
         freshness_ms: s.freshness_ms,
+        freshness_p99_by_tenant_ms: s.freshness_p99_by_tenant_ms.clone().into_iter().collect(),
+        query_p95_ms: s.query_p95_ms,
+        query_p99_ms: s.query_p99_ms,
+        gates: s
+            .gates
+            .iter()
+            .map(|g| pb::GateStatus {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                state: g.state.clone(),
+                detail: g.detail.clone(),
+            })
+            .collect(),
         iterator_age_ms: s.iterator_age_ms.clone().into_iter().collect(),
         paused_shards: s.paused_shards.clone(),
         leases: s

@@ -5,6 +5,7 @@ use super::convert::{entry_of, fault_of, snapshot_of};
 use super::pb::{self, control_server};
 use crate::audit::AuditLog;
 use crate::faults::{FaultEngine, FaultError, Source};
+use crate::gates::live::{GateLive, GateWatch};
 use crate::load::knob::LoadKnob;
 use crate::monitor::Timeline;
 use crate::status::Snapshot;
@@ -30,6 +31,10 @@ pub struct RunHandle {
     pub ended: watch::Sender<bool>,
     /// A scenario's load has ended (it drains and audits now): no new faults, no stop.
     pub load_over: std::sync::atomic::AtomicBool,
+    /// The gates a scenario judges (None for `up`): their live board.
+    pub gates: Option<GateWatch>,
+    /// The verdicts once the run is judged (the last snapshots show them).
+    pub judged: parking_lot::Mutex<Option<Vec<GateLive>>>,
 }
 
 impl RunHandle {
@@ -39,6 +44,17 @@ impl RunHandle {
         timeline: Arc<Timeline>,
         knob: Option<Arc<LoadKnob>>,
     ) -> Arc<RunHandle> {
+        Self::judging(scenario, engine, timeline, knob, None)
+    }
+
+    /// A run that judges gates: the snapshots carry their board.
+    pub fn judging(
+        scenario: &str,
+        engine: Arc<FaultEngine>,
+        timeline: Arc<Timeline>,
+        knob: Option<Arc<LoadKnob>>,
+        gates: Option<GateWatch>,
+    ) -> Arc<RunHandle> {
         Arc::new(RunHandle {
             scenario: scenario.to_string(),
             engine,
@@ -47,20 +63,36 @@ impl RunHandle {
             stop: watch::channel(None).0,
             ended: watch::channel(false).0,
             load_over: std::sync::atomic::AtomicBool::new(false),
+            gates,
+            judged: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// The gates' board: the verdicts once judged, else their live status.
+    pub fn gate_board(&self, faults: &[crate::faults::FaultRecord]) -> Vec<GateLive> {
+        if let Some(j) = self.judged.lock().as_ref() {
+            return j.clone();
+        }
+        match &self.gates {
+            Some(w) => w.board(&self.timeline.snapshot(), faults),
+            None => Vec::new(),
+        }
     }
 
     /// The status now: the timeline's last two samples (rates need two), every fault,
     /// the newest events.
     pub fn snapshot(&self) -> Snapshot {
         let (prev, last) = self.timeline.last_two();
-        Snapshot::build(
+        let faults = self.engine.list();
+        let mut s = Snapshot::build(
             &self.scenario,
             prev.as_ref(),
             last.as_ref(),
-            self.engine.list(),
+            faults,
             &self.engine.events().snapshot(),
-        )
+        );
+        s.gates = self.gate_board(&s.faults);
+        s
     }
 
     pub fn load_multiplier(&self) -> f64 {

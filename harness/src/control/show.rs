@@ -66,16 +66,32 @@ pub fn snapshot(s: &pb::StatusSnapshot) -> String {
         if s.step.is_empty() { "-" } else { &s.step },
         s.load_multiplier
     ));
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |f| format!("{f:.0} ms"));
     out.push(format!(
-        "ingest: offered {:.0}/s  acked {:.0}/s  429 {:.1}/s  5xx {:.1}/s  TTFB p99 {:.1} ms  freshness {}",
+        "ingest: offered {:.0}/s  acked {:.0}/s  429 {:.1}/s  5xx {:.1}/s  TTFB p50 {:.1} / p99 {:.1} ms",
         s.offered_per_sec,
         s.acked_per_sec,
         s.throttled_429_per_sec,
         s.server_5xx_per_sec,
+        s.ttfb_p50_ms,
         s.ttfb_p99_ms,
-        s.freshness_ms
-            .map(|f| format!("{:.0} ms", f))
-            .unwrap_or_else(|| "-".into())
+    ));
+    let mut tenants: Vec<_> = s.freshness_p99_by_tenant_ms.iter().collect();
+    tenants.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(format!(
+        "freshness now {}  p99 by tenant: {}  query p95 {} / p99 {}",
+        ms(s.freshness_ms),
+        if tenants.is_empty() {
+            "-".to_string()
+        } else {
+            tenants
+                .iter()
+                .map(|(t, v)| format!("{t} {v:.0} ms"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        ms(s.query_p95_ms),
+        ms(s.query_p99_ms),
     ));
     let mut comps: Vec<_> = s.components.iter().collect();
     comps.sort();
@@ -116,6 +132,12 @@ pub fn snapshot(s: &pb::StatusSnapshot) -> String {
     ));
     for f in active {
         out.push(format!("  #{} {} {}", f.id, f.verb, f.target));
+    }
+    for g in &s.gates {
+        out.push(format!(
+            "gate {} {}: {}  {}",
+            g.id, g.name, g.state, g.detail
+        ));
     }
     out.join("\n")
 }

@@ -8,6 +8,7 @@ use super::server::{RunHandle, serve};
 use crate::audit::{AuditLog, verify};
 use crate::faults::fake::Fake;
 use crate::faults::{EventLog, FaultEngine};
+use crate::gates::{GateId, GateResult};
 use crate::load::knob::LoadKnob;
 use crate::monitor::{Sample, Timeline};
 use std::sync::Arc;
@@ -32,21 +33,34 @@ pub(crate) async fn rig(name: &str) -> Rig {
     for (t_ms, server_5xx) in [(1_000, 0), (2_000, 30)] {
         timeline.push(Sample {
             t_ms,
-            step: "1x".into(),
-            offered_per_sec: 2_000.0,
-            acked_per_sec: 1_900.0,
-            server_5xx,
-            ttfb_p99_ms: 12.5,
-            freshness_now_ms: Some(1_500.0),
+            load: crate::load::Progress {
+                step: "1x".into(),
+                offered_per_sec: 2_000.0,
+                acked_per_sec: 1_900.0,
+                server_5xx,
+                ttfb_p50_ms: 3.5,
+                ttfb_p99_ms: 12.5,
+                freshness_now_ms: Some(1_500.0),
+                freshness_p99_by_tenant_ms: [("t1".to_string(), 1_250.0)].into(),
+                query_p95_ms: Some(40.0),
+                query_p99_ms: Some(90.0),
+                ..Default::default()
+            },
             components: [("gateway-a".to_string(), "up".to_string())].into(),
             ..Sample::default()
         });
     }
-    let run = RunHandle::new(
+    let gates = crate::gates::live::GateWatch {
+        ids: vec![GateId::T0, GateId::T2],
+        thresholds: crate::gates::fixtures::thresholds(),
+        step_multipliers: [("1x".to_string(), 1.0)].into(),
+    };
+    let run = RunHandle::judging(
         "test",
         engine,
         timeline,
         Some(Arc::new(LoadKnob::default())),
+        Some(gates),
     );
     let audit = dir.join("audit.jsonl");
     let log = Arc::new(AuditLog::open(&audit).unwrap());
@@ -279,8 +293,25 @@ async fn the_status_stream_carries_the_timeline_and_ends_with_the_run() {
         first.server_5xx_per_sec, 30.0,
         "30 more 5xx over the last second"
     );
-    assert_eq!(first.ttfb_p99_ms, 12.5);
+    assert_eq!((first.ttfb_p50_ms, first.ttfb_p99_ms), (3.5, 12.5));
     assert_eq!(first.freshness_ms, Some(1_500.0));
+    assert_eq!(first.freshness_p99_by_tenant_ms.get("t1"), Some(&1_250.0));
+    assert_eq!(
+        (first.query_p95_ms, first.query_p99_ms),
+        (Some(40.0), Some(90.0))
+    );
+    // The gates so far: T0 waits for the audit; T2 already saw 30 5xx.
+    let board: Vec<(&str, &str)> = first
+        .gates
+        .iter()
+        .map(|g| (g.id.as_str(), g.state.as_str()))
+        .collect();
+    assert_eq!(board, [("T0", "pending"), ("T2", "at risk")]);
+    assert!(
+        first.gates[1].detail.contains("5xx 30 (≤ 0)"),
+        "{:?}",
+        first.gates[1]
+    );
     assert_eq!(first.load_multiplier, 1.0);
     assert_eq!(
         first.components.get("delivery-c").map(String::as_str),
@@ -316,6 +347,13 @@ async fn the_status_stream_carries_the_timeline_and_ends_with_the_run() {
     .await
     .unwrap();
     assert_eq!(r.run.stop_requested().await, "drill over");
+    // The run is judged, then ends: the last snapshot carries the verdicts.
+    let mut t2 = GateResult::not_run(GateId::T2, "");
+    (t2.not_run, t2.checks) = (None, vec![]);
+    *r.run.judged.lock() = Some(crate::gates::live::judged(&[
+        GateResult::not_run(GateId::T0, "run aborted: operator stop"),
+        t2,
+    ]));
     r.run.ended.send_replace(true);
     let mut last = None;
     while let Some(s) = tokio::time::timeout(std::time::Duration::from_secs(5), stream.message())
@@ -325,5 +363,12 @@ async fn the_status_stream_carries_the_timeline_and_ends_with_the_run() {
     {
         last = Some(s);
     }
-    assert!(!last.expect("a last snapshot").running);
+    let last = last.expect("a last snapshot");
+    assert!(!last.running);
+    let board: Vec<(&str, &str)> = last
+        .gates
+        .iter()
+        .map(|g| (g.id.as_str(), g.state.as_str()))
+        .collect();
+    assert_eq!(board, [("T0", "not run"), ("T2", "failed")]);
 }

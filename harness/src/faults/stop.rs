@@ -124,12 +124,12 @@ fn figure(m: StopMetric, prev: Option<&Sample>, s: &Sample) -> Option<f64> {
         StopMetric::ServerErrorsPerSec => {
             let p = prev?;
             let dt = (s.t_ms.saturating_sub(p.t_ms)) as f64 / 1000.0;
-            (dt > 0.0).then(|| s.server_5xx.saturating_sub(p.server_5xx) as f64 / dt)
+            (dt > 0.0).then(|| s.load.server_5xx.saturating_sub(p.load.server_5xx) as f64 / dt)
         }
-        StopMetric::FreshnessP99Ms => s.freshness_now_ms,
-        StopMetric::TtfbP99Ms => Some(s.ttfb_p99_ms),
+        StopMetric::FreshnessP99Ms => s.load.freshness_now_ms,
+        StopMetric::TtfbP99Ms => Some(s.load.ttfb_p99_ms),
         StopMetric::AckedRatio => {
-            (s.offered_per_sec > 0.0).then(|| s.acked_per_sec / s.offered_per_sec)
+            (s.load.offered_per_sec > 0.0).then(|| s.load.acked_per_sec / s.load.offered_per_sec)
         }
         StopMetric::IteratorAgeMs => s.iterator_age_ms.values().copied().reduce(f64::max),
     }

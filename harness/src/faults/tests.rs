@@ -258,8 +258,11 @@ fn entries_name_the_field_that_is_wrong() {
 fn sample(t_ms: u64, server_5xx: u64, freshness: Option<f64>) -> Sample {
     Sample {
         t_ms,
-        server_5xx,
-        freshness_now_ms: freshness,
+        load: crate::load::Progress {
+            server_5xx,
+            freshness_now_ms: freshness,
+            ..Default::default()
+        },
         ..Sample::default()
     }
 }

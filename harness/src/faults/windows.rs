@@ -45,15 +45,24 @@ pub fn figures(timeline: &[Sample], from: u64, to: u64) -> WindowFigures {
     let base = |f: fn(&Sample) -> u64| before.map(f).unwrap_or(0);
     let worst_fresh = inside
         .iter()
-        .filter_map(|s| s.freshness_now_ms)
+        .filter_map(|s| s.load.freshness_now_ms)
         .reduce(f64::max);
     WindowFigures {
         seconds: (end.t_ms.saturating_sub(from)) as f64 / 1000.0,
-        acked_per_sec_mean: inside.iter().map(|s| s.acked_per_sec).sum::<f64>()
+        acked_per_sec_mean: inside.iter().map(|s| s.load.acked_per_sec).sum::<f64>()
             / inside.len() as f64,
-        throttled_429: end.throttled_429.saturating_sub(base(|s| s.throttled_429)),
-        server_5xx: end.server_5xx.saturating_sub(base(|s| s.server_5xx)),
-        worst_ttfb_p99_ms: inside.iter().map(|s| s.ttfb_p99_ms).fold(0.0, f64::max),
+        throttled_429: end
+            .load
+            .throttled_429
+            .saturating_sub(base(|s| s.load.throttled_429)),
+        server_5xx: end
+            .load
+            .server_5xx
+            .saturating_sub(base(|s| s.load.server_5xx)),
+        worst_ttfb_p99_ms: inside
+            .iter()
+            .map(|s| s.load.ttfb_p99_ms)
+            .fold(0.0, f64::max),
         worst_freshness_p99_ms: worst_fresh,
         max_iterator_age_ms: inside
             .iter()

@@ -76,7 +76,10 @@ fn t5_evidence() -> RunEvidence {
                 t_ms: t,
                 iterator_age_ms: [(SHARD.to_string(), age)].into_iter().collect(),
                 leases: [(SHARD.to_string(), l)].into_iter().collect(),
-                freshness_now_ms: Some(1500.0),
+                load: crate::load::Progress {
+                    freshness_now_ms: Some(1500.0),
+                    ..Default::default()
+                },
                 ..Sample::default()
             }
         })
@@ -170,11 +173,14 @@ fn t7_evidence() -> RunEvidence {
                     .into_iter()
                     .collect(),
                 fenced_writes: [("delivery-b".to_string(), fenced)].into_iter().collect(),
-                freshness_now_ms: Some(if (20_000..55_000).contains(&t) {
-                    20_000.0
-                } else {
-                    1_500.0
-                }),
+                load: crate::load::Progress {
+                    freshness_now_ms: Some(if (20_000..55_000).contains(&t) {
+                        20_000.0
+                    } else {
+                        1_500.0
+                    }),
+                    ..Default::default()
+                },
                 ..Sample::default()
             }
         })

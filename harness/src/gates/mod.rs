@@ -4,6 +4,7 @@
 //! itself saturated is invalid, not red.
 
 mod checks;
+pub mod live;
 mod steps;
 mod t0;
 mod t1;

@@ -125,7 +125,7 @@ pub fn checks(ev: &RunEvidence, th: &Thresholds) -> Vec<Check> {
         .timeline
         .iter()
         .filter(|s| s.t_ms > end)
-        .find(|s| s.freshness_now_ms.is_some_and(|f| f <= p99))
+        .find(|s| s.load.freshness_now_ms.is_some_and(|f| f <= p99))
         .map(|s| s.t_ms - end);
     let allowed = th.freshness.recovery_secs_max;
     out.push(Check::new(

@@ -35,6 +35,7 @@ use open_model::{Shared, StepPlan, Stream, lock};
 use producer::{Kind, Producers};
 use serde::{Deserialize, Serialize};
 use shapes::{Catalog, Protocol};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -188,11 +189,19 @@ pub struct Progress {
     pub acked_per_sec: f64,
     pub throttled_429: u64,
     pub server_5xx: u64,
+    /// TTFB of the requests answered in the last window.
+    pub ttfb_p50_ms: f64,
     pub ttfb_p99_ms: f64,
     pub freshness_p99_ms: Option<f64>,
     /// Freshness in the last second, pending canaries counted at their age so far
     /// (`Probes::window_freshness_ms`): what the fault gates' recovery checks read.
     pub freshness_now_ms: Option<f64>,
+    /// Freshness p99 per tenant since the load started (tenants with a visible canary).
+    pub freshness_p99_by_tenant_ms: BTreeMap<String, f64>,
+    /// The query service's latency as the canary probes' queries saw it, since the load
+    /// started (None before the first answer; no dashboard viewers run yet).
+    pub query_p95_ms: Option<f64>,
+    pub query_p99_ms: Option<f64>,
 }
 
 pub struct LoadOutcome {
@@ -377,6 +386,8 @@ pub async fn run(
                 let f = probe.freshness_p99_ms();
                 let mut p = lock(&shared.live).progress(f);
                 p.freshness_now_ms = probe.window_freshness_ms();
+                p.freshness_p99_by_tenant_ms = probe.tenant_freshness_p99_ms();
+                (p.query_p95_ms, p.query_p99_ms) = probe.query_latency_ms().unzip();
                 let _ = progress.send(p);
             }
         })

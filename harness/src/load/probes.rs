@@ -103,6 +103,10 @@ struct State {
     /// Freshness by the step the canary was sent in (T2 judges the recovery step).
     per_step: BTreeMap<usize, Histogram<u64>>,
     per_shard: BTreeMap<String, Option<u64>>,
+    /// Freshness by tenant id (the console's per-tenant figure).
+    per_tenant: BTreeMap<String, Histogram<u64>>,
+    /// Round trip of every answered probe query (the query service as a reader sees it).
+    query: Histogram<u64>,
     next_marker: u64,
     /// Worst freshness of the canaries that became visible since the last
     /// `window_freshness_ms` (the live timeline's figure).
@@ -168,6 +172,8 @@ impl Probes {
                     hist: histogram(),
                     per_step: BTreeMap::new(),
                     per_shard,
+                    per_tenant: BTreeMap::new(),
+                    query: histogram(),
                     next_marker: 1,
                     window_worst: None,
                 }),
@@ -178,6 +184,22 @@ impl Probes {
     pub fn freshness_p99_ms(&self) -> Option<f64> {
         let s = lock(&self.inner.state);
         (!s.hist.is_empty()).then(|| s.hist.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    /// Freshness p99 per tenant id, of the tenants with a visible canary.
+    pub fn tenant_freshness_p99_ms(&self) -> BTreeMap<String, f64> {
+        let s = lock(&self.inner.state);
+        s.per_tenant
+            .iter()
+            .map(|(t, h)| (t.clone(), h.value_at_quantile(0.99) as f64 / 1000.0))
+            .collect()
+    }
+
+    /// p95 and p99 of the probe queries answered so far, ms.
+    pub fn query_latency_ms(&self) -> Option<(f64, f64)> {
+        let s = lock(&self.inner.state);
+        let q = |x: f64| s.query.value_at_quantile(x) as f64 / 1000.0;
+        (!s.query.is_empty()).then(|| (q(0.95), q(0.99)))
     }
 
     /// Freshness as a user sees it right now: the worst of the canaries that became
@@ -375,17 +397,22 @@ impl Probes {
                 "SELECT value FROM metrics WHERE metric = '{CANARY_METRIC}' AND value >= {min_marker} \
                  AND ingest_time >= to_timestamp_millis({since_ms})"
             );
+            let asked = Instant::now();
             let Ok(seen) = self.query_values(query, tenant, &sql).await else {
                 continue;
             };
             let now = Instant::now();
+            let tenant_id = self.tenant_id(tenant);
             let mut s = lock(&self.inner.state);
+            record(&mut s.query, now.duration_since(asked));
             let pending = std::mem::take(&mut s.pending);
             for p in pending {
                 if s.canaries[p.canary].tenant == tenant && seen.contains(&p.marker) {
                     let ms = now.duration_since(p.sent);
                     record(&mut s.hist, ms);
                     record(s.per_step.entry(p.step).or_insert_with(histogram), ms);
+                    let per_tenant = s.per_tenant.entry(tenant_id.clone());
+                    record(per_tenant.or_insert_with(histogram), ms);
                     s.window_worst = Some(s.window_worst.map_or(ms, |w| w.max(ms)));
                     s.visible += 1;
                     let key = self.key(&s, p.canary);
@@ -400,12 +427,15 @@ impl Probes {
 
     fn key(&self, s: &State, canary: usize) -> String {
         let c = &s.canaries[canary];
-        let tenant = lock(&self.inner.shared.ledger)
+        format!("{}/{}", self.tenant_id(c.tenant), c.shard)
+    }
+
+    fn tenant_id(&self, tenant: u8) -> String {
+        lock(&self.inner.shared.ledger)
             .tenants
-            .get(c.tenant as usize)
+            .get(tenant as usize)
             .cloned()
-            .unwrap_or_default();
-        format!("{tenant}/{}", c.shard)
+            .unwrap_or_default()
     }
 
     fn give_up(&self, older_than: Duration) {

@@ -108,9 +108,10 @@ impl Live {
             acked_per_sec: self.window_acked as f64 / dt,
             throttled_429: self.throttled_429,
             server_5xx: self.server_5xx,
+            ttfb_p50_ms: self.window_ttfb.value_at_quantile(0.5) as f64 / 1000.0,
             ttfb_p99_ms: self.window_ttfb.value_at_quantile(0.99) as f64 / 1000.0,
             freshness_p99_ms,
-            freshness_now_ms: None,
+            ..Progress::default()
         };
         self.window_start = now;
         self.window_offered = 0;

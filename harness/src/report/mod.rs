@@ -1,8 +1,11 @@
 //! Results of one or more scenario runs: the verdict and exit code, the terminal summary
 //! table, and with `--report-dir` the files CI reads: `report.json` (the evidence and gate
 //! results, for machines), `junit.xml` (one testcase per gate) and `summary.md` (a job
-//! summary).
+//! summary); and `report.html` (gates and the SLI charts with the fault timeline, for
+//! people) in every run's directory and in the report directory.
 
+mod charts;
+mod html;
 mod junit;
 mod markdown;
 mod table;
@@ -67,6 +70,8 @@ pub struct RunReport {
     pub gates: Vec<GateResult>,
     /// Whatever stopped the run early (boot failure, load error), if anything.
     pub aborted: Option<String>,
+    /// Where the run's logs, configs, audit log and report.html are.
+    pub run_dir: Option<std::path::PathBuf>,
     pub evidence: RunEvidence,
 }
 
@@ -122,14 +127,22 @@ impl Report {
         ExitCode::from(self.exit_code)
     }
 
-    /// Writes report.json, junit.xml and summary.md into `dir` (created if needed).
+    /// Writes report.json, junit.xml, summary.md and report.html into `dir` (created if
+    /// needed).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = serde_json::to_string_pretty(self).context("serializing the report")?;
         write(dir, "report.json", &json)?;
         write(dir, "junit.xml", &junit::render(self))?;
         write(dir, "summary.md", &markdown::render(self))?;
+        self.write_html(dir)?;
         Ok(())
+    }
+
+    /// Writes `dir/report.html` (the directory must exist); returns its path.
+    pub fn write_html(&self, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+        write(dir, "report.html", &html::render(self))?;
+        Ok(dir.join("report.html"))
     }
 }
 
@@ -138,5 +151,7 @@ fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+#[cfg(test)]
+mod html_tests;
 #[cfg(test)]
 mod tests;

@@ -11,9 +11,16 @@ pub fn summary_table(run: &RunReport) -> String {
 }
 
 /// Columns of the terminal stdout is, `COLUMNS` first; `None` when stdout is no
-/// terminal (piped: full width).
+/// terminal (piped: full width). `GAMEDAY_COLUMNS` sets the width whatever stdout is
+/// (the console runs its scenario into a log it shows on the terminal afterwards).
 fn terminal_width() -> Option<u16> {
     use std::io::IsTerminal;
+    if let Some(c) = std::env::var("GAMEDAY_COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+    {
+        return Some(c);
+    }
     if !std::io::stdout().is_terminal() {
         return None;
     }

@@ -19,6 +19,7 @@ fn run_of(ev: RunEvidence) -> RunReport {
         validity,
         gates,
         aborted: None,
+        run_dir: None,
         evidence: ev,
     }
 }

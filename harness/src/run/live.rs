@@ -10,6 +10,8 @@ use crate::control::server::{self, RunHandle};
 use crate::evidence::FaultEvidence;
 use crate::faults::stop::{StopWatch, Tripped};
 use crate::faults::{EventKind, EventLog, FaultEngine, StackTarget};
+use crate::gates::GateResult;
+use crate::gates::live::GateWatch;
 use crate::load::knob::LoadKnob;
 use crate::monitor::{Timeline, sample};
 use crate::scenario::Scenario;
@@ -78,7 +80,22 @@ impl Live {
                 monitor_rx,
             ));
         }
-        let run = RunHandle::new(&s.name, engine.clone(), timeline.clone(), Some(knob));
+        let gates = GateWatch {
+            ids: s.gates().to_vec(),
+            thresholds: s.thresholds.clone(),
+            step_multipliers: s
+                .steps()
+                .iter()
+                .map(|t| (t.name.clone(), t.multiplier.0))
+                .collect(),
+        };
+        let run = RunHandle::judging(
+            &s.name,
+            engine.clone(),
+            timeline.clone(),
+            Some(knob),
+            Some(gates),
+        );
         let control = serve_control(&run, stack).await;
         tokio::spawn(operator_stop(run.clone(), events.clone(), trip_tx.clone()));
         Live {
@@ -108,13 +125,10 @@ impl Live {
         }
     }
 
-    pub async fn finish(mut self, lease_period_ms: u64) -> FaultEvidence {
+    /// The run's fault evidence (the timeline stops sampling); the control API stays up
+    /// until `close`.
+    pub fn evidence(&self, lease_period_ms: u64) -> FaultEvidence {
         let _ = self.stop_monitor.send(true);
-        self.run.ended.send_replace(true);
-        if let Some((served, file)) = self.control.take() {
-            served.shutdown().await;
-            file.withdraw();
-        }
         let records = self.engine.list();
         let timeline = self.timeline.snapshot();
         let windows = crate::faults::windows::windows(&records, &timeline);
@@ -126,6 +140,17 @@ impl Live {
             stopped_by: self.tripped.borrow().clone(),
             lease_period_ms,
             load_started_unix_ms: self.started_unix_ms,
+        }
+    }
+
+    /// The run is judged: the status streams send the verdicts in their last snapshot and
+    /// end; the control API stops.
+    pub async fn close(mut self, verdicts: &[GateResult]) {
+        *self.run.judged.lock() = Some(crate::gates::live::judged(verdicts));
+        self.run.ended.send_replace(true);
+        if let Some((served, file)) = self.control.take() {
+            served.shutdown().await;
+            file.withdraw();
         }
     }
 }

@@ -70,7 +70,7 @@ mod tests {
             server_5xx: 2,
             ttfb_p99_ms: 12.34,
             freshness_p99_ms: Some(1_850.0),
-            freshness_now_ms: None,
+            ..Progress::default()
         };
         let l = line(&p);
         for part in [

@@ -85,6 +85,10 @@ async fn start_scenario(name: &str, scale: Option<f64>) -> anyhow::Result<(Start
     let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("scenario").arg(name);
+    // Its summary is shown on this terminal after the console closes: fit it.
+    if let Ok((cols, _)) = ratatui::crossterm::terminal::size() {
+        cmd.env("GAMEDAY_COLUMNS", cols.to_string());
+    }
     if let Some(s) = scale {
         cmd.arg("--duration-scale").arg(s.to_string());
     }

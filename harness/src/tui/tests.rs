@@ -28,8 +28,27 @@ fn snapshot() -> pb::StatusSnapshot {
         acked_per_sec: 58_321.0,
         throttled_429_per_sec: 12.0,
         server_5xx_per_sec: 3.5,
+        ttfb_p50_ms: 6.2,
         ttfb_p99_ms: 48.7,
         freshness_ms: Some(2_400.0),
+        freshness_p99_by_tenant_ms: [("t1".to_string(), 1_900.0), ("t2".to_string(), 2_700.0)]
+            .into(),
+        query_p95_ms: Some(41.0),
+        query_p99_ms: Some(187.0),
+        gates: vec![
+            pb::GateStatus {
+                id: "T1".into(),
+                name: "1x baseline".into(),
+                state: "at risk".into(),
+                detail: "429 at 1× 3 (≤ 0)".into(),
+            },
+            pb::GateStatus {
+                id: "T6".into(),
+                name: "gateway kill".into(),
+                state: "pending".into(),
+                detail: "judged on its fault windows".into(),
+            },
+        ],
         iterator_age_ms: shards
             .iter()
             .enumerate()
@@ -115,7 +134,14 @@ fn every_pane_shows_the_snapshots_figures_at_80x24_and_160x48() {
             "429 12.0/s",
             "5xx 3.5/s",
             "TTFB p99 48.7 ms", // latency
+            "TTFB p50 6.2 ms",
             "freshness 2.4 s",
+            "query p95 41 ms",
+            "query p99 187 ms",
+            "fresh t2 p99 2.7 s",            // the worst tenant
+            "T1 at risk  429 at 1× 3 (≤ 0)", // gates
+            "T6 pending",
+            "gates: 1 at risk, 1 pending",
             "9.8s",   // shard 2's iterator age, first (paused, oldest)
             "PAUSED", // and marked
             "#3 active",
@@ -137,6 +163,10 @@ fn every_pane_shows_the_snapshots_figures_at_80x24_and_160x48() {
     // The larger terminal has room for every shard; 80×24 for the paused one at least.
     let big = render(&a, 160, 48);
     assert!((0..6).all(|i| big.contains(&format!("  {i} "))), "{big}");
+    assert!(
+        big.contains("fresh t1 p99 1.9 s"),
+        "every tenant when there is room:\n{big}"
+    );
 }
 
 #[test]

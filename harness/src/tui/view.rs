@@ -43,7 +43,17 @@ pub fn draw(f: &mut Frame, app: &App) {
     draw_ingest(f, ingest, app, s);
     draw_latency(f, latency, app, s);
     draw_shards(f, shards, s);
-    draw_faults(f, faults, s);
+    if s.gates.is_empty() {
+        draw_faults(f, faults, s);
+    } else {
+        let [gates, faults] = Layout::vertical([
+            Constraint::Length(s.gates.len() as u16 + 2),
+            Constraint::Fill(1),
+        ])
+        .areas(faults);
+        draw_gates(f, gates, s);
+        draw_faults(f, faults, s);
+    }
     draw_footer(f, footer, app);
     if let Some(p) = &app.picker {
         draw_picker(f, area, p);
@@ -61,14 +71,39 @@ fn header_line(app: &App) -> Line<'static> {
     Line::from(vec![
         Span::styled("gameday", Style::new().add_modifier(Modifier::BOLD)),
         Span::raw(format!(
-            " · {} · t {:.0} s · step {} · load ×{} · {} fault(s) active{state} · gates judged at the end",
+            " · {} · t {:.0} s · step {} · load ×{} · {} fault(s) active{state}",
             s.scenario,
             s.t_ms as f64 / 1000.0,
             if s.step.is_empty() { "-" } else { &s.step },
             s.load_multiplier,
-            active
+            active,
         )),
     ])
+}
+
+/// " gates: 1 failed, 2 watching " (states in the board's order of concern).
+fn gate_counts(gates: &[pb::GateStatus]) -> String {
+    let order = [
+        "failed", "at risk", "passed", "watching", "pending", "not run",
+    ];
+    let parts: Vec<String> = order
+        .iter()
+        .filter_map(|st| {
+            let n = gates.iter().filter(|g| g.state == *st).count();
+            (n > 0).then(|| format!("{n} {st}"))
+        })
+        .collect();
+    format!(" gates: {} ", parts.join(", "))
+}
+
+fn gate_color(state: &str) -> Color {
+    match state {
+        "passed" => Color::Green,
+        "watching" => Color::Cyan,
+        "at risk" => Color::Yellow,
+        "failed" => Color::Red,
+        _ => Color::Gray,
+    }
 }
 
 fn draw_topology(f: &mut Frame, area: Rect, s: &pb::StatusSnapshot) {
@@ -185,8 +220,28 @@ fn draw_latency(f: &mut Frame, area: Rect, app: &App, s: &pb::StatusSnapshot) {
     let block = Block::bordered().title(" latency ");
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let secs = |m: Option<f64>| m.map_or("-".into(), |m| format!("{:.1} s", m / 1000.0));
+    let ms = |m: Option<f64>| m.map_or("-".into(), |m| format!("{m:.0} ms"));
+    let mut lines = vec![
+        Line::from(format!("TTFB p50 {:.1} ms", s.ttfb_p50_ms)),
+        Line::from(format!("freshness {}", secs(s.freshness_ms))),
+        Line::from(format!("query p95 {}", ms(s.query_p95_ms))),
+        Line::from(format!("query p99 {}", ms(s.query_p99_ms))),
+    ];
+    // Freshness p99 per tenant, the worst first (the one a GameDay looks at), as many
+    // as fit under a sparkline of at least three rows.
+    let mut tenants: Vec<(&String, &f64)> = s.freshness_p99_by_tenant_ms.iter().collect();
+    tenants.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    let room = (inner.height as usize).saturating_sub(3 + lines.len());
+    lines.extend(
+        tenants
+            .iter()
+            .take(room)
+            .map(|(t, v)| Line::from(format!("fresh {t} p99 {:.1} s", *v / 1000.0))),
+    );
     let [spark, rest] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Fill(1)]).areas(inner);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(lines.len() as u16)])
+            .areas(inner);
     sparks(
         f,
         spark,
@@ -196,11 +251,7 @@ fn draw_latency(f: &mut Frame, area: Rect, app: &App, s: &pb::StatusSnapshot) {
             Color::Cyan,
         )],
     );
-    let fresh = s
-        .freshness_ms
-        .map(|m| format!("freshness {:.1} s", m / 1000.0))
-        .unwrap_or_else(|| "freshness -".into());
-    f.render_widget(Paragraph::new(vec![Line::from(fresh)]), rest);
+    f.render_widget(Paragraph::new(lines), rest);
 }
 
 fn draw_shards(f: &mut Frame, area: Rect, s: &pb::StatusSnapshot) {
@@ -274,6 +325,26 @@ fn fault_line(fl: &pb::Fault) -> Line<'static> {
         ),
         Style::new().fg(color),
     )
+}
+
+fn draw_gates(f: &mut Frame, area: Rect, s: &pb::StatusSnapshot) {
+    let block = Block::bordered().title(gate_counts(&s.gates));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let lines: Vec<Line> = s
+        .gates
+        .iter()
+        .map(|g| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{} {:<8}", g.id, g.state),
+                    Style::new().fg(gate_color(&g.state)),
+                ),
+                Span::raw(format!(" {}", g.detail)),
+            ])
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_faults(f: &mut Frame, area: Rect, s: &pb::StatusSnapshot) {

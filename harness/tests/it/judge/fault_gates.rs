@@ -65,6 +65,18 @@ fn a_short_gameday_passes_every_fault_gate_and_reports_the_timeline() {
     let md = std::fs::read_to_string(out.dir.join("summary.md")).unwrap();
     assert!(md.contains("### Fault timeline"), "{md}");
     assert!(md.contains("| az-loss | az c |"), "{md}");
+    // … and drawn as bands across report.html's charts, in the report directory and in
+    // the run's own directory.
+    let html = std::fs::read_to_string(out.dir.join("report.html")).unwrap();
+    assert_eq!(html.matches("<figure class=\"chart\">").count(), 5);
+    assert_eq!(html.matches("gateway-kill gateway-b\n</text>").count(), 5);
+    let runs = std::fs::read_dir(out.dir.join("runs")).unwrap();
+    let run_dir = runs.map(|d| d.unwrap().path()).next().unwrap();
+    assert!(
+        run_dir.join("report.html").is_file(),
+        "{}",
+        run_dir.display()
+    );
     // T5 proved its fault took effect: the backlog built and the shard was replayed.
     let t5 = out.gate("T5");
     let peak = check(&t5, "peak iterator age");

@@ -75,3 +75,80 @@ fn short_hygiene_passes_t3() {
         );
     }
 }
+
+/// `gameday status --watch --json` against a running scenario: the gates' live board
+/// while it runs (T0 pending until the drain), then the stream's last snapshot carries
+/// the verdicts the report has.
+#[tokio::test]
+async fn the_status_stream_shows_the_gates_live_and_ends_with_their_verdicts() {
+    let _one = crate::HEAVY.lock().await;
+    let dir = super::temp_dir("status-verdicts");
+    let mut run = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["scenario", "baseline", "--duration-scale", "0.1"])
+        .args([
+            "--base-rate",
+            "4000",
+            "--seed",
+            "7",
+            "--report-dir",
+            "report",
+        ])
+        .env("GAMEDAY_SCENARIOS", super::scenarios_dir())
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pointer = dir.join(".gameday/control.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !pointer.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no control.json in 90 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let watch = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["status", "--watch", "--json"])
+        .current_dir(&dir)
+        .output();
+    let watch = tokio::time::timeout(std::time::Duration::from_secs(180), watch)
+        .await
+        .expect("the stream ends with the run")
+        .unwrap();
+    let code = run.wait().await.unwrap().code();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&watch.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let state = |s: &serde_json::Value, id: &str| {
+        s["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .map(|g| g["state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let first = lines.first().expect("at least one snapshot");
+    assert_eq!(state(first, "T0"), "pending", "{first}");
+    assert!(
+        ["watching", "at risk"].contains(&state(first, "T1").as_str()),
+        "{first}"
+    );
+    let last = lines.last().unwrap();
+    assert_eq!(last["running"], false, "{last}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report/report.json")).unwrap())
+            .unwrap();
+    for g in report["runs"][0]["gates"].as_array().unwrap() {
+        let id = g["id"].as_str().unwrap();
+        let verdict = if g["passed"] == true {
+            "passed"
+        } else {
+            "failed"
+        };
+        assert_eq!(state(last, id), verdict, "{id}: {last}");
+    }
+    assert!(code.is_some(), "the scenario ended by itself");
+}
