@@ -1,7 +1,8 @@
-//! The commit protocol of one flush: data objects (`If-None-Match: *`), then the commit
-//! object (`If-None-Match: *`) naming its parent, the objects, the cumulative durable
-//! marks and the resume point, then the lease update (`If-Match`) that moves the head to
-//! it. Never another order. A flush is prepared once (rows encoded, commit built) and a
+//! The commit protocol of one flush: data objects (`If-None-Match: *`), then — when the
+//! commit carries a checkpoint — its segment (`If-None-Match: *`), then the commit object
+//! (`If-None-Match: *`) naming its parent, the objects, the cumulative durable marks and
+//! the resume point, then the lease update (`If-Match`) that moves the head to it. Never
+//! another order. A flush is prepared once (rows encoded, commit built) and a
 //! failed attempt is retried with exactly the same bytes. While its writes are in flight
 //! the lease is kept renewed ([`Keepalive`]), so a slow flush is not overtaken.
 
@@ -83,6 +84,9 @@ struct PreparedObject {
 /// One flush, encoded and ready; retried as-is after a transient failure.
 pub struct Prepared {
     objects: Vec<PreparedObject>,
+    /// The checkpoint's segment (key, body), written before the commit that names it.
+    segment: Option<(String, Vec<u8>)>,
+    segment_written: bool,
     commit: Commit,
     commit_key: String,
     commit_written: bool,
@@ -158,9 +162,15 @@ pub fn prepare(
         resume,
         checkpoint: None,
     };
-    commit.checkpoint = state.history.checkpoint_for(&commit);
+    let segment = state.history.checkpoint_for(&commit).map(|(cp, seg)| {
+        let key = cp.segments.last().cloned().unwrap_or_default();
+        commit.checkpoint = Some(cp);
+        (key, seg.to_json())
+    });
     Ok(Prepared {
         objects,
+        segment,
+        segment_written: false,
         commit_key: commit_key(&shard, number, lease.epoch),
         commit,
         commit_written: false,
@@ -224,6 +234,11 @@ pub async fn execute(
         let put = put_once(store, &o.meta.key, &o.body, "data object");
         keep.around(&mut state.held, put).await??;
         o.written = true;
+    }
+    if let Some((key, body)) = p.segment.as_ref().filter(|_| !p.segment_written) {
+        let put = put_once(store, key, body, "checkpoint segment");
+        keep.around(&mut state.held, put).await??;
+        p.segment_written = true;
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {

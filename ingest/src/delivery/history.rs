@@ -9,7 +9,7 @@
 use super::store::Store;
 use super::worker::Inner;
 use crate::table::checkpoint::{self, WalkError};
-use crate::table::{Checkpoint, Commit, Lease, Manifest};
+use crate::table::{Checkpoint, Commit, Lease, Manifest, Segment};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -38,14 +38,25 @@ pub struct History {
 
 /// Reads one commit (`None`: absent) for a chain walk.
 pub async fn read_commit(store: &Store, key: String) -> Result<Option<Commit>, WalkError> {
+    read_doc(store, key, Commit::from_json).await
+}
+
+/// Reads a checkpoint's segment (`Ok(None)`: absent).
+pub async fn read_segment(store: &Store, key: String) -> Result<Option<Segment>, WalkError> {
+    read_doc(store, key, Segment::from_json).await
+}
+
+async fn read_doc<T>(
+    store: &Store,
+    key: String,
+    parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+) -> Result<Option<T>, WalkError> {
     match store.get(&key).await {
         Ok(None) => Ok(None),
-        Ok(Some((body, _))) => Commit::from_json(&body)
-            .map(Some)
-            .map_err(|e| WalkError::Parse {
-                key,
-                detail: e.to_string(),
-            }),
+        Ok(Some((body, _))) => parse(&body).map(Some).map_err(|e| WalkError::Parse {
+            key,
+            detail: e.to_string(),
+        }),
         Err(e) => Err(WalkError::Read {
             key,
             detail: e.to_string(),
@@ -99,8 +110,9 @@ impl History {
         h
     }
 
-    /// The checkpoint `next` must carry, if one is due and the history is known.
-    pub fn checkpoint_for(&self, next: &Commit) -> Option<Checkpoint> {
+    /// The checkpoint `next` must carry and the segment to write before it, if one is
+    /// due and the history is known.
+    pub fn checkpoint_for(&self, next: &Commit) -> Option<(Checkpoint, Segment)> {
         match &*self.known.lock() {
             Known::Ready(m)
                 if m.number + 1 == next.number
@@ -186,11 +198,15 @@ async fn load(w: Arc<Inner>, history: Weak<History>, head: String) {
     let mut failures = 0u32;
     loop {
         let store = &w.store;
-        let walked = checkpoint::walk(Some(head.as_str()), None, MAX_WALK, |k| {
-            read_commit(store, k)
-        })
+        let r = async {
+            let mut walked = checkpoint::walk(Some(head.as_str()), None, MAX_WALK, |k| {
+                read_commit(store, k)
+            })
+            .await?;
+            walked.read_segments(|k| read_segment(store, k)).await?;
+            walked.manifest(None)
+        }
         .await;
-        let r = walked.and_then(|walked| walked.manifest(None));
         let Some(h) = history.upgrade() else {
             return;
         };

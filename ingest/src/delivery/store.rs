@@ -299,7 +299,8 @@ pub(crate) mod tests {
         (emu, Store::new(client, "delivery-store"))
     }
 
-    fn s3_fails(emu: &RunningEmulator, code: FailCode) -> mocks::FaultId {
+    /// Every S3 PutObject fails with `code` from now on.
+    pub(crate) fn s3_fails(emu: &RunningEmulator, code: FailCode) -> mocks::FaultId {
         emu.emulator
             .ctx
             .faults

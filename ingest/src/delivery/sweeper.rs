@@ -1,5 +1,5 @@
-//! The sweeper: deletes data and commit objects of the shards this worker owns that the
-//! shard's chain does not reference, whose epoch is below the lease's current epoch (so no
+//! The sweeper: deletes data, commit and checkpoint-segment objects of the shards this
+//! worker owns that the shard's chain does not reference, whose epoch is below the lease's current epoch (so no
 //! live writer can still make them reachable) and which are older than the grace period.
 //!
 //! It runs as its own task ([`spawn`]), never inside the lease loop. Per owned shard it
@@ -10,20 +10,20 @@
 //! The bucket is listed a page at a time from a cursor that carries over to the next
 //! sweep (`pages_per_sweep`), so every object is visited however large the bucket.
 
-use super::history::read_commit;
+use super::history::{read_commit, read_segment};
 use super::lease;
 use super::metrics::{self, KindLabels, Metrics};
 use super::store::{Store, StoreError};
 use super::worker::Inner;
 use crate::table::Manifest;
 use crate::table::checkpoint::{self, WalkError};
-use crate::table::layout::{COMMITS_PREFIX, commit_number_of_key, epoch_of_key};
+use crate::table::layout::{COMMITS_PREFIX, SEGMENTS_PREFIX, commit_number_of_key, epoch_of_key};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The prefixes swept, in cursor order.
-const PREFIXES: [&str; 3] = [COMMITS_PREFIX, "metrics/", "events/"];
+const PREFIXES: [&str; 4] = [COMMITS_PREFIX, SEGMENTS_PREFIX, "metrics/", "events/"];
 
 /// What one sweep works with.
 pub struct Scope<'a> {
@@ -41,7 +41,26 @@ pub struct Scope<'a> {
 struct Reach {
     head: String,
     manifest: Manifest,
+    /// Data objects and checkpoint segments the chain references.
     data: HashSet<String>,
+}
+
+/// What an object key is, for the sweeper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Commit,
+    Segment,
+    Data,
+}
+
+impl KeyKind {
+    fn label(self) -> &'static str {
+        match self {
+            KeyKind::Commit => "commit",
+            KeyKind::Segment => "segment",
+            KeyKind::Data => "data",
+        }
+    }
 }
 
 /// Where the listing resumes.
@@ -69,16 +88,19 @@ pub struct Swept {
     pub pages: usize,
 }
 
-/// The shard a data or commit key belongs to, and whether it is a commit.
-pub fn shard_of_key(key: &str) -> Option<(&str, bool)> {
+/// The shard a data, commit or segment key belongs to, and what it is.
+pub fn shard_of_key(key: &str) -> Option<(&str, KeyKind)> {
     if let Some(rest) = key.strip_prefix(COMMITS_PREFIX) {
-        return rest.split_once('/').map(|(s, _)| (s, true));
+        return rest.split_once('/').map(|(s, _)| (s, KeyKind::Commit));
+    }
+    if let Some(rest) = key.strip_prefix(SEGMENTS_PREFIX) {
+        return rest.split_once('/').map(|(s, _)| (s, KeyKind::Segment));
     }
     crate::table::Partition::of_data_key(key)?;
     let file = key.rsplit('/').next()?.strip_suffix(".parquet")?;
     let (rest, _epoch) = file.rsplit_once("-e")?;
     let (shard, _seq) = rest.rsplit_once('-')?;
-    Some((shard, false))
+    Some((shard, KeyKind::Data))
 }
 
 /// Runs the sweeper of `w` every `sweeper.interval_ms` until the handle is dropped.
@@ -147,9 +169,15 @@ impl Sweeper {
         let max = usize::try_from(commits)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        let walked = checkpoint::walk(head, known, max, |k| read_commit(store, k)).await?;
+        let mut walked = checkpoint::walk(head, known, max, |k| read_commit(store, k)).await?;
+        walked.read_segments(|k| read_segment(store, k)).await?;
         let manifest = walked.manifest(cached.map(|r| &r.manifest))?;
-        let data = manifest.objects.iter().map(|o| o.key.clone()).collect();
+        let data = manifest
+            .objects
+            .iter()
+            .map(|o| o.key.clone())
+            .chain(manifest.segments.iter().cloned())
+            .collect();
         self.reach.insert(
             shard.to_string(),
             Reach {
@@ -162,15 +190,16 @@ impl Sweeper {
     }
 
     /// Whether `key` (of `shard`) is referenced by the chain as last walked completely.
-    fn referenced(&self, shard: &str, key: &str, is_commit: bool, epoch: u64) -> bool {
+    fn referenced(&self, shard: &str, key: &str, kind: KeyKind, epoch: u64) -> bool {
         let Some(r) = self.reach.get(shard) else {
             return true;
         };
-        if is_commit {
+        match kind {
             // A commit key that does not parse is never deleted.
-            commit_number_of_key(key).is_none_or(|n| r.manifest.has_commit(n, epoch))
-        } else {
-            r.data.contains(key)
+            KeyKind::Commit => {
+                commit_number_of_key(key).is_none_or(|n| r.manifest.has_commit(n, epoch))
+            }
+            KeyKind::Segment | KeyKind::Data => r.data.contains(key),
         }
     }
 
@@ -215,7 +244,7 @@ impl Sweeper {
                 .await?;
             out.pages += 1;
             for o in &page {
-                let Some((shard, is_commit)) = shard_of_key(&o.key) else {
+                let Some((shard, kind)) = shard_of_key(&o.key) else {
                     continue;
                 };
                 let (Some(current), Some(epoch)) = (epochs.get(shard), epoch_of_key(&o.key)) else {
@@ -223,7 +252,7 @@ impl Sweeper {
                 };
                 if epoch >= *current
                     || s.now_ms - o.last_modified_ms < grace
-                    || self.referenced(shard, &o.key, is_commit, epoch)
+                    || self.referenced(shard, &o.key, kind, epoch)
                 {
                     continue;
                 }
@@ -233,10 +262,9 @@ impl Sweeper {
                     continue;
                 }
                 out.deleted += 1;
-                let kind = if is_commit { "commit" } else { "data" };
                 s.metrics
                     .orphans_swept
-                    .get_or_create(&KindLabels { kind })
+                    .get_or_create(&KindLabels { kind: kind.label() })
                     .inc();
                 tracing::info!(key = o.key, "orphan swept");
             }
@@ -274,13 +302,17 @@ mod tests {
     fn keys_name_their_shard() {
         assert_eq!(
             shard_of_key("_commits/shardId-000000000001/0000000003-e2.json"),
-            Some(("shardId-000000000001", true))
+            Some(("shardId-000000000001", KeyKind::Commit))
+        );
+        assert_eq!(
+            shard_of_key("_segments/shardId-000000000001/0000001000-e2.json"),
+            Some(("shardId-000000000001", KeyKind::Segment))
         );
         assert_eq!(
             shard_of_key(
                 "metrics/tenant=a/dt=2026-11-26/hour=10/shardId-000000000001-4960-e3.parquet"
             ),
-            Some(("shardId-000000000001", false))
+            Some(("shardId-000000000001", KeyKind::Data))
         );
         assert_eq!(shard_of_key("_leases/shardId-000000000001.json"), None);
         assert_eq!(shard_of_key("errors/shardId-1/5.json"), None);

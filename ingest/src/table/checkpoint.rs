@@ -2,25 +2,59 @@
 //! shares (delivery's sweeper and checkpoint writer, the query service's catalog).
 //!
 //! Every `checkpoint.every_commits` commits, delivery writes a commit that also carries a
-//! [`Checkpoint`]: every data object of the shard's table as of that commit and which epoch
-//! wrote which commit numbers. A reader walks back from the lease head only down to the
-//! newest checkpoint (or the first commit, or a commit it already knows), so a rebuild
-//! costs at most `every_commits` reads however long the shard has lived.
+//! [`Checkpoint`]: the shard's whole table as of that commit — as the keys of its
+//! *segments* — and which epoch wrote which commit numbers. A segment is an immutable
+//! object written (`If-None-Match: *`) just before the commit that first names it,
+//! listing the objects added by the commits since the previous checkpoint; each
+//! checkpoint names the previous one's segments plus its own. So a checkpoint commit stays
+//! small however large the table grows (a segment key per checkpoint, not an entry per
+//! object), and every segment is bounded by `every_commits` commits' objects. A reader
+//! walks back from the lease head only down to the newest checkpoint (or the first
+//! commit, or a commit it already knows) and then reads that checkpoint's segments
+//! ([`Walked::read_segments`]), so a rebuild costs at most `every_commits` commit reads
+//! plus one read per segment, however long the shard has lived.
 
 use super::commit::{Commit, CommittedObject};
+use super::layout::segment_key;
 use serde::{Deserialize, Serialize};
 
 /// The complete table of one shard as of the commit that carries it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
-    /// Every data object listed by the chain's commits `1..=number` (this commit's own
-    /// objects included), in commit order.
+    /// Checkpoints written before segments existed list every data object of commits
+    /// `1..=number` here, inline; newer ones leave it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<CommittedObject>,
+    /// The segments holding every data object of commits `1..=number`, oldest first
+    /// (their objects in commit order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<String>,
     /// Which epoch wrote which commits `1..=number`: the chain has exactly one commit per
     /// number, so a commit key `<number>-e<epoch>` is on the chain iff its epoch is the
     /// one these spans give for its number (orphans of the same number are not).
     pub epochs: Vec<EpochSpan>,
+}
+
+/// One segment of a checkpointed table: the data objects the commits after the previous
+/// checkpoint, up to and including the one carrying the checkpoint, added.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    pub shard_id: String,
+    /// The commit whose checkpoint first names this segment.
+    pub number: u64,
+    pub objects: Vec<CommittedObject>,
+}
+
+impl Segment {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("segment serializes")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Segment, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
 }
 
 /// Commits numbered `from` up to the next span's `from` were written under `epoch`.
@@ -41,10 +75,17 @@ pub struct Manifest {
     pub checkpoint_number: u64,
     pub objects: Vec<CommittedObject>,
     pub epochs: Vec<EpochSpan>,
+    /// The newest checkpoint's segments.
+    pub segments: Vec<String>,
+    /// `objects[..in_segments]` are in `segments`; the rest go into the next segment.
+    pub in_segments: usize,
 }
 
 impl Manifest {
     /// Applies the next commit of the chain; refuses one that does not follow `number`.
+    /// A checkpoint's own list is not read here: the manifest already holds every object
+    /// up to it (a reader that starts *at* a checkpoint builds its base with
+    /// [`Walked::manifest`] from the segments it read).
     pub fn apply(&mut self, c: &Commit) -> Result<(), WalkError> {
         if c.number != self.number + 1 {
             return Err(WalkError::Broken(format!(
@@ -52,14 +93,22 @@ impl Manifest {
                 c.number, self.number
             )));
         }
+        self.objects.extend(c.objects.iter().cloned());
         match &c.checkpoint {
             Some(cp) => {
-                self.objects = cp.objects.clone();
+                if !cp.objects.is_empty() {
+                    // An inline checkpoint: its list is the table, and none of it is in
+                    // a segment yet (the next checkpoint writes all of it into one).
+                    self.objects = cp.objects.clone();
+                    self.in_segments = 0;
+                } else {
+                    self.in_segments = self.objects.len();
+                }
+                self.segments = cp.segments.clone();
                 self.epochs = cp.epochs.clone();
                 self.checkpoint_number = c.number;
             }
             None => {
-                self.objects.extend(c.objects.iter().cloned());
                 if self.epochs.last().is_none_or(|s| s.epoch != c.epoch) {
                     self.epochs.push(EpochSpan {
                         from: c.number,
@@ -72,14 +121,26 @@ impl Manifest {
         Ok(())
     }
 
-    /// The checkpoint the next commit `next` would carry (its own objects included).
-    pub fn checkpoint_with(&self, next: &Commit) -> Result<Checkpoint, WalkError> {
+    /// The checkpoint the next commit `next` would carry and the segment to write before
+    /// it: the objects since the last checkpoint, `next`'s own included.
+    pub fn checkpoint_with(&self, next: &Commit) -> Result<(Checkpoint, Segment), WalkError> {
         let mut m = self.clone();
         m.apply(next)?;
-        Ok(Checkpoint {
-            objects: m.objects,
-            epochs: m.epochs,
-        })
+        let key = segment_key(&next.shard_id, next.number, next.epoch);
+        let mut segments = self.segments.clone();
+        segments.push(key);
+        Ok((
+            Checkpoint {
+                objects: Vec::new(),
+                segments,
+                epochs: m.epochs,
+            },
+            Segment {
+                shard_id: next.shard_id.clone(),
+                number: next.number,
+                objects: m.objects[self.in_segments.min(m.objects.len())..].to_vec(),
+            },
+        ))
     }
 
     /// The epoch that wrote the chain's commit `number` (`None` beyond the chain).
@@ -150,11 +211,56 @@ pub enum End {
 pub struct Walked {
     pub commits: Vec<(String, Commit)>,
     pub end: End,
+    /// The table as of the checkpoint the walk ended at, once its segments are read.
+    pub base: Option<Vec<CommittedObject>>,
 }
 
 impl Walked {
-    /// The manifest as of the head: from the checkpoint or commit 1, or from `known` (the
-    /// manifest of the commit the walk stopped at) when it ended there.
+    /// The checkpoint the walk ended at, if it ended at one.
+    fn checkpoint(&self) -> Option<&Checkpoint> {
+        match self.end {
+            End::Checkpoint => self.commits.last()?.1.checkpoint.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Reads the segments of the checkpoint the walk ended at (`read`: `Ok(None)` when
+    /// absent — a segment named by a checkpoint and missing is an error, never a smaller
+    /// table). Nothing to read after any other end.
+    pub async fn read_segments<F, Fut>(&mut self, mut read: F) -> Result<(), WalkError>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Segment>, WalkError>>,
+    {
+        let Some(cp) = self.checkpoint() else {
+            return Ok(());
+        };
+        let mut objects = cp.objects.clone();
+        for key in cp.segments.clone() {
+            let Some(seg) = read(key.clone()).await? else {
+                return Err(WalkError::Missing(key));
+            };
+            objects.extend(seg.objects);
+        }
+        self.base = Some(objects);
+        Ok(())
+    }
+
+    /// The table of the checkpoint the walk ended at: its segments as read, or its
+    /// inline list.
+    fn base(&self, cp: &Checkpoint) -> Result<Vec<CommittedObject>, WalkError> {
+        match (&self.base, cp.segments.is_empty()) {
+            (Some(b), _) => Ok(b.clone()),
+            (None, true) => Ok(cp.objects.clone()),
+            (None, false) => Err(WalkError::Broken(
+                "the checkpoint's segments were not read".into(),
+            )),
+        }
+    }
+
+    /// The manifest as of the head: from the checkpoint (its segments read) or commit 1,
+    /// or from `known` (the manifest of the commit the walk stopped at) when it ended
+    /// there.
     pub fn manifest(&self, known: Option<&Manifest>) -> Result<Manifest, WalkError> {
         let mut m = match self.end {
             End::Known => known
@@ -167,15 +273,27 @@ impl Walked {
             }
             End::Checkpoint | End::First | End::Empty => Manifest::default(),
         };
-        for (_, c) in self.commits.iter().rev() {
+        let mut commits = self.commits.iter().rev();
+        if let (Some(cp), Some((_, c))) = (self.checkpoint(), self.commits.last()) {
+            // The walk ended at a checkpoint: it is the base.
+            commits.next();
+            let objects = self.base(cp)?;
+            m = Manifest {
+                number: c.number,
+                checkpoint_number: c.number,
+                in_segments: if cp.segments.is_empty() {
+                    0
+                } else {
+                    objects.len()
+                },
+                objects,
+                epochs: cp.epochs.clone(),
+                segments: cp.segments.clone(),
+            };
+        }
+        for (_, c) in commits {
             if self.end == End::Known && c.number <= m.number {
                 continue;
-            }
-            if m.number == 0 && c.checkpoint.is_some() {
-                // The walk started at a checkpoint: it is the base.
-                m.number = c.number.checked_sub(1).ok_or_else(|| {
-                    WalkError::Broken("a checkpoint on a commit numbered 0".into())
-                })?;
             }
             m.apply(c)?;
         }
@@ -183,18 +301,18 @@ impl Walked {
     }
 
     /// The commits oldest first, as a catalog applies them: a checkpoint the walk ended at
-    /// stands for the whole chain up to it (its `objects` become the checkpoint's list).
-    pub fn oldest_first(self) -> Vec<Commit> {
-        let end = self.end;
-        let n = self.commits.len();
+    /// stands for the whole chain up to it (its table becomes that commit's objects).
+    pub fn oldest_first(self) -> Result<Vec<Commit>, WalkError> {
+        let base = match self.checkpoint() {
+            Some(cp) => Some(self.base(cp)?),
+            None => None,
+        };
         let mut out: Vec<Commit> = self.commits.into_iter().rev().map(|(_, c)| c).collect();
-        if end == End::Checkpoint
-            && n > 0
-            && let Some(cp) = out[0].checkpoint.take()
-        {
-            out[0].objects = cp.objects;
+        if let (Some(base), Some(first)) = (base, out.first_mut()) {
+            first.checkpoint = None;
+            first.objects = base;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -215,6 +333,7 @@ where
     let Some(head) = head else {
         return Ok(Walked {
             commits,
+            base: None,
             end: End::Empty,
         });
     };
@@ -223,6 +342,7 @@ where
         if known.is_some_and(|(k, _)| k == next) {
             return Ok(Walked {
                 commits,
+                base: None,
                 end: End::Known,
             });
         }
@@ -236,6 +356,7 @@ where
             // Past what the reader applied (its known commit is not an ancestor).
             return Ok(Walked {
                 commits,
+                base: None,
                 end: End::Diverged,
             });
         }
@@ -254,6 +375,7 @@ where
         if checkpoint {
             return Ok(Walked {
                 commits,
+                base: None,
                 end: End::Checkpoint,
             });
         }
@@ -262,6 +384,7 @@ where
             None if number == 1 => {
                 return Ok(Walked {
                     commits,
+                    base: None,
                     end: End::First,
                 });
             }

@@ -117,11 +117,24 @@ mod tests {
         assert!(!json.contains("checkpoint"));
         let with = Commit {
             checkpoint: Some(Checkpoint {
-                objects: c.objects.clone(),
+                objects: vec![],
+                segments: vec!["_segments/shardId-000000000001/0000000005-e2.json".into()],
                 epochs: vec![super::super::checkpoint::EpochSpan { from: 1, epoch: 2 }],
             }),
             ..c.clone()
         };
         assert_eq!(Commit::from_json(&with.to_json()).unwrap(), with);
+        // A checkpoint written before segments (its table inline) still reads.
+        let inline = Commit {
+            checkpoint: Some(Checkpoint {
+                objects: c.objects.clone(),
+                segments: vec![],
+                epochs: vec![super::super::checkpoint::EpochSpan { from: 1, epoch: 2 }],
+            }),
+            ..c.clone()
+        };
+        let json = String::from_utf8(inline.to_json()).unwrap();
+        assert!(!json.contains("segments"), "{json}");
+        assert_eq!(Commit::from_json(json.as_bytes()).unwrap(), inline);
     }
 }

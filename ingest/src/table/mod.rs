@@ -12,7 +12,7 @@ pub mod layout;
 pub mod lease;
 pub mod schema;
 
-pub use checkpoint::{Checkpoint, EpochSpan, Manifest};
+pub use checkpoint::{Checkpoint, EpochSpan, Manifest, Segment};
 pub use commit::{Commit, CommittedObject, Resume};
 pub use layout::{Partition, SeqNo};
 pub use lease::Lease;

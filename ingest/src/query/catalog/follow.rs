@@ -7,7 +7,7 @@
 
 use super::{Applied, AppliedHead, Catalog, sdk_error};
 use crate::table::checkpoint::{self, WalkError};
-use crate::table::{Commit, Lease, layout};
+use crate::table::{Commit, Lease, Segment, layout};
 use aws_sdk_s3::Client;
 
 /// Largest lease or commit object read (they are small JSON documents).
@@ -103,15 +103,22 @@ impl Follower {
             return Ok(Applied::default());
         }
         let known = applied.as_ref().map(|a| (a.key.as_str(), a.number));
-        let walked = checkpoint::walk(Some(head_key.as_str()), known, self.max_chain_walk, |k| {
-            self.read_commit(k)
-        })
+        let chain = async {
+            let mut walked =
+                checkpoint::walk(Some(head_key.as_str()), known, self.max_chain_walk, |k| {
+                    self.read_commit(k)
+                })
+                .await?;
+            walked
+                .read_segments(|k| self.read_json(k, Segment::from_json))
+                .await?;
+            walked.oldest_first()
+        }
         .await
         .map_err(|source| FollowError::Chain {
             shard: shard.to_string(),
             source,
         })?;
-        let chain = walked.oldest_first();
         let number = chain.last().map_or(lease.commits, |c| c.number);
         let head = AppliedHead {
             key: head_key,
@@ -121,16 +128,23 @@ impl Follower {
     }
 
     async fn read_commit(&self, key: String) -> Result<Option<Commit>, WalkError> {
+        self.read_json(key, Commit::from_json).await
+    }
+
+    /// A commit or segment (each a document of at most `MAX_DOC_BYTES`).
+    async fn read_json<T>(
+        &self,
+        key: String,
+        parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<Option<T>, WalkError> {
         let body = self.read(&key).await.map_err(|e| WalkError::Read {
             key: key.clone(),
             detail: e.to_string(),
         })?;
-        Commit::from_json(&body)
-            .map(Some)
-            .map_err(|e| WalkError::Parse {
-                key,
-                detail: e.to_string(),
-            })
+        parse(&body).map(Some).map_err(|e| WalkError::Parse {
+            key,
+            detail: e.to_string(),
+        })
     }
 
     /// The shards that have a lease object (one listing of `_leases/`, at start).

@@ -19,9 +19,18 @@ fn object(n: u64) -> CommittedObject {
 
 /// A chain of `epochs.len()` commits (commit i+1 written under `epochs[i]`), one object
 /// each, a checkpoint on every commit whose number is a multiple of `every` (0: none),
-/// built the way delivery builds it (from the running manifest).
+/// built the way delivery builds it (from the running manifest); the segments written
+/// with the checkpoints are in `SEGMENTS`' map, returned by `chain_and_segments`.
 fn chain(epochs: &[u64], every: u64) -> (HashMap<String, Commit>, String) {
+    let (commits, _, head) = chain_and_segments(epochs, every);
+    (commits, head)
+}
+
+type Segments = HashMap<String, Segment>;
+
+fn chain_and_segments(epochs: &[u64], every: u64) -> (HashMap<String, Commit>, Segments, String) {
     let mut m = Manifest::default();
+    let mut segments = HashMap::new();
     let mut out = HashMap::new();
     let mut parent = None;
     for (i, epoch) in epochs.iter().enumerate() {
@@ -38,14 +47,25 @@ fn chain(epochs: &[u64], every: u64) -> (HashMap<String, Commit>, String) {
             checkpoint: None,
         };
         if every > 0 && number.is_multiple_of(every) {
-            c.checkpoint = Some(m.checkpoint_with(&c).unwrap());
+            let (cp, seg) = m.checkpoint_with(&c).unwrap();
+            segments.insert(cp.segments.last().unwrap().clone(), seg);
+            c.checkpoint = Some(cp);
         }
         m.apply(&c).unwrap();
         let key = commit_key(SHARD, number, *epoch);
         out.insert(key.clone(), c);
         parent = Some(key);
     }
-    (out, parent.unwrap_or_default())
+    (out, segments, parent.unwrap_or_default())
+}
+
+async fn read_from(walked: &mut Walked, segments: &Segments) -> Result<(), WalkError> {
+    walked
+        .read_segments(|k| {
+            let s = segments.get(&k).cloned();
+            async move { Ok(s) }
+        })
+        .await
 }
 
 async fn walk_map(
@@ -65,12 +85,24 @@ async fn walk_map(
 
 #[tokio::test]
 async fn a_walk_stops_at_the_newest_checkpoint_and_still_sees_every_object() {
-    let (commits, head) = chain(&[1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], 4);
+    let (commits, segments, head) = chain_and_segments(&[1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], 4);
     let (walked, reads) = walk_map(&commits, &head, None).await;
-    let walked = walked.unwrap();
+    let mut walked = walked.unwrap();
     assert_eq!(walked.end, End::Checkpoint);
     assert_eq!(reads, 4, "commits 11, 10, 9 and the checkpoint 8");
+    // The checkpoint names its segments; its table is what they hold.
+    assert_eq!(
+        walked.manifest(None).unwrap_err().reason(),
+        "broken_chain",
+        "no manifest before the segments are read"
+    );
+    read_from(&mut walked, &segments).await.unwrap();
     let m = walked.manifest(None).unwrap();
+    assert_eq!(
+        m.segments,
+        [commit_key(SHARD, 4, 2), commit_key(SHARD, 8, 3)]
+            .map(|k| k.replace("_commits/", "_segments/"))
+    );
     assert_eq!(m.number, 11);
     assert_eq!(m.checkpoint_number, 8);
     let keys: Vec<u64> = m
@@ -83,7 +115,7 @@ async fn a_walk_stops_at_the_newest_checkpoint_and_still_sees_every_object() {
     assert!(m.has_commit(3, 1) && m.has_commit(4, 2) && m.has_commit(11, 3));
     assert!(!m.has_commit(4, 1) && !m.has_commit(8, 2) && !m.has_commit(12, 3));
     // The catalog's order: the checkpoint stands for commits 1..=8.
-    let applied = walked.oldest_first();
+    let applied = walked.oldest_first().unwrap();
     assert_eq!(applied.len(), 4);
     assert_eq!(applied[0].objects.len(), 8);
     assert_eq!(applied[3].number, 11);
@@ -172,4 +204,88 @@ async fn malformed_numbers_are_a_broken_chain_not_a_panic() {
     commits.get_mut(&first).unwrap().number = u64::MAX;
     let (walked, _) = walk_map(&commits, &head, None).await;
     assert_eq!(walked.unwrap_err().reason(), "broken_chain");
+}
+
+/// Found in review of issue 16: a checkpoint listed every object of the shard's table
+/// inline in its commit, so the commit grew with the table; past ~65,000 objects (a day of
+/// 1 s flushes) it outgrew the 16 MiB documents the catalog reads and a restarted query
+/// service could not rebuild the shard. A checkpoint commit must stay small whatever the
+/// table's size; each segment holds only what its checkpoint added.
+#[tokio::test]
+async fn a_checkpoint_commit_does_not_grow_with_the_table() {
+    let (commits, segments, head) = chain_and_segments(&vec![1; 3_000], 1_000);
+    let size = |n: u64| commits[&commit_key(SHARD, n, 1)].to_json().len();
+    assert!(
+        size(1_000) < 8 << 10,
+        "checkpoint 1000: {} bytes",
+        size(1_000)
+    );
+    assert!(
+        size(3_000) < 8 << 10,
+        "checkpoint 3000: {} bytes",
+        size(3_000)
+    );
+    assert_eq!(segments.len(), 3);
+    assert!(segments.values().all(|s| s.objects.len() == 1_000));
+    // And the table is still whole: a reader from checkpoint 3000 sees all 3000 objects.
+    let (walked, reads) = walk_map(&commits, &head, None).await;
+    let mut walked = walked.unwrap();
+    assert_eq!(reads, 1);
+    read_from(&mut walked, &segments).await.unwrap();
+    let m = walked.manifest(None).unwrap();
+    let seqs: Vec<u64> = m
+        .objects
+        .iter()
+        .map(|o| o.first_seq.0.parse().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=3_000).collect::<Vec<_>>());
+}
+
+/// A segment a checkpoint names and that is gone is an error, never a smaller table.
+#[tokio::test]
+async fn a_missing_segment_is_an_error_not_a_smaller_table() {
+    let (commits, mut segments, head) = chain_and_segments(&[1; 8], 4);
+    segments.retain(|k, _| !k.contains("0000000004"));
+    let (walked, _) = walk_map(&commits, &head, None).await;
+    let mut walked = walked.unwrap();
+    let e = read_from(&mut walked, &segments).await.unwrap_err();
+    assert_eq!(e.reason(), "commit_missing", "{e}");
+}
+
+/// A chain whose older checkpoints list their objects inline (written before segments)
+/// reads as before, and the next checkpoint puts the whole table into its segment.
+#[tokio::test]
+async fn an_inline_checkpoint_still_reads_and_the_next_one_moves_it_into_a_segment() {
+    let (mut commits, _, _) = chain_and_segments(&[1; 4], 0);
+    let mut m = Manifest::default();
+    for n in 1..=3 {
+        m.apply(&commits[&commit_key(SHARD, n, 1)]).unwrap();
+    }
+    let c4 = commits.get_mut(&commit_key(SHARD, 4, 1)).unwrap();
+    let mut whole = m.objects.clone();
+    whole.extend(c4.objects.clone());
+    c4.checkpoint = Some(Checkpoint {
+        objects: whole,
+        segments: vec![],
+        epochs: vec![EpochSpan { from: 1, epoch: 1 }],
+    });
+    let (walked, _) = walk_map(&commits, &commit_key(SHARD, 4, 1), None).await;
+    let mut walked = walked.unwrap();
+    read_from(&mut walked, &HashMap::new()).await.unwrap();
+    let m = walked.manifest(None).unwrap();
+    assert_eq!((m.objects.len(), m.in_segments), (4, 0));
+    let c5 = Commit {
+        number: 5,
+        parent: Some(commit_key(SHARD, 4, 1)),
+        objects: vec![object(5)],
+        checkpoint: None,
+        ..commits[&commit_key(SHARD, 4, 1)].clone()
+    };
+    let (cp, seg) = m.checkpoint_with(&c5).unwrap();
+    assert!(cp.objects.is_empty() && cp.segments.len() == 1);
+    assert_eq!(
+        seg.objects.len(),
+        5,
+        "the inline table and commit 5's object"
+    );
 }

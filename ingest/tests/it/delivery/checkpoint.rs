@@ -1,11 +1,12 @@
 //! Checkpoints in the commit chain (issue 16, bug 5): a worker with a small checkpoint
-//! interval writes them, and a catalog rebuilt from the lease heads reads each chain only
-//! back to its newest checkpoint yet sees every committed object.
+//! interval writes them (each with its segment), and a catalog rebuilt from the lease
+//! heads reads each chain only back to its newest checkpoint, then that checkpoint's
+//! segments, yet sees every committed object.
 
 use super::common::*;
 use ingest::query::catalog::Catalog;
 use ingest::query::catalog::follow::Follower;
-use ingest::table::{Commit, Partition};
+use ingest::table::{Commit, Partition, Segment};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -57,19 +58,16 @@ async fn a_rebuild_reads_back_only_to_the_newest_checkpoint_and_sees_every_objec
         let (walked, cp) = down_to_checkpoint(&env, shard).await;
         let cp = cp.expect("a checkpoint on every chain");
         assert!(walked.len() <= 3, "checkpoints at most 3 commits apart");
-        let checkpoint_listed: BTreeSet<String> = cp
-            .checkpoint
-            .as_ref()
-            .expect("checkpoint")
-            .objects
-            .iter()
-            .map(|o| o.key.clone())
-            .collect();
+        // The checkpoint names its segments, not its objects; the newest segment holds
+        // its own commit's objects.
+        let checkpoint = cp.checkpoint.as_ref().expect("checkpoint");
+        assert!(checkpoint.objects.is_empty(), "no inline table");
+        let newest = checkpoint.segments.last().expect("a segment");
+        let segment = Segment::from_json(&env.get(newest).await.expect("segment")).unwrap();
+        let listed: BTreeSet<String> = segment.objects.iter().map(|o| o.key.clone()).collect();
         assert!(
-            cp.objects
-                .iter()
-                .all(|o| checkpoint_listed.contains(&o.key)),
-            "a checkpoint lists its own commit's objects"
+            cp.objects.iter().all(|o| listed.contains(&o.key)),
+            "the newest segment lists the checkpoint commit's own objects"
         );
         for k in env.keys(&format!("_commits/{shard}/")).await {
             if !walked.contains(&k) {

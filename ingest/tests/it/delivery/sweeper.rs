@@ -274,6 +274,7 @@ async fn orphans_past_one_sweeps_pages_are_swept_later_and_a_checkpoint_keeps_it
     let mut chain = Vec::new();
     let mut manifest = ingest::table::Manifest::default();
     let mut parent: Option<String> = None;
+    let mut segment = None;
     for (number, epoch) in [(1, 1), (2, 1), (3, 2), (4, 2), (5, 3)] {
         let mut c = commit(
             number,
@@ -282,16 +283,26 @@ async fn orphans_past_one_sweeps_pages_are_swept_later_and_a_checkpoint_keeps_it
             vec![object(&data_key(number * 10, epoch), number * 10)],
         );
         if number == 3 {
-            c.checkpoint = Some(manifest.checkpoint_with(&c).expect("checkpoint"));
+            let (cp, seg) = manifest.checkpoint_with(&c).expect("checkpoint");
+            segment = Some((cp.segments[0].clone(), seg));
+            c.checkpoint = Some(cp);
         }
         manifest.apply(&c).expect("chain");
         parent = Some(commit_key(SHARD, number, epoch));
         chain.push(c);
     }
-    let referenced = write_chain(&env, &chain, 3).await;
-    // Zombies: epoch 1 wrote a commit 3 that never took effect, and 25 flushes.
-    let mut orphans = vec![commit_key(SHARD, 3, 1)];
+    let mut referenced = write_chain(&env, &chain, 3).await;
+    // The checkpoint's segment, written before its commit.
+    let (segment_key, segment) = segment.expect("a checkpoint at 3");
+    assert_eq!(segment.objects.len(), 3, "commits 1-3's objects");
+    put(&env, &segment_key, segment.to_json()).await;
+    referenced.push(segment_key.clone());
+    // Zombies: epoch 1 wrote a commit 3 (and its checkpoint's segment) that never took
+    // effect, and 25 flushes.
+    let zombie_segment = segment_key.replace("-e2.json", "-e1.json");
+    let mut orphans = vec![commit_key(SHARD, 3, 1), zombie_segment.clone()];
     put(&env, &orphans[0], chain[1].to_json()).await;
+    put(&env, &zombie_segment, segment.to_json()).await;
     for i in 0..25 {
         let k = data_key(1_000 + i, 1);
         put(&env, &k, b"PAR1".to_vec()).await;
