@@ -41,6 +41,18 @@ pub struct Sample {
     pub components: BTreeMap<String, String>,
 }
 
+impl Sample {
+    /// The growth of a cumulative load counter (429s, 5xx) per second since `prev`, over
+    /// the load's own clock: the counters move when the load publishes its progress, not
+    /// when the timeline samples, so a sample that repeats the previous progress and the
+    /// next that carries two seconds of it would otherwise read as 0 and then twice the
+    /// rate. `None` when no new progress came in between.
+    pub fn rate_since(&self, prev: &Sample, f: fn(&Sample) -> u64) -> Option<f64> {
+        let dt = self.load.elapsed_secs - prev.load.elapsed_secs;
+        (dt > 0.0).then(|| f(self).saturating_sub(f(prev)) as f64 / dt)
+    }
+}
+
 /// The timeline, shared while it is being sampled.
 #[derive(Default)]
 pub struct Timeline {
@@ -186,6 +198,32 @@ pub fn live_worker(lease: &Lease, azs: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(t_ms: u64, elapsed_secs: f64, server_5xx: u64) -> Sample {
+        Sample {
+            t_ms,
+            load: Progress {
+                elapsed_secs,
+                server_5xx,
+                ..Progress::default()
+            },
+            ..Sample::default()
+        }
+    }
+
+    /// Review of issue 19: rates were taken over the timeline's clock, so a sample that
+    /// repeated the load's last progress read 0 and the next one twice the rate.
+    #[test]
+    fn rates_follow_the_loads_clock_not_the_samplers() {
+        let a = sample(1_000, 1.0, 10);
+        let repeated = sample(2_000, 1.0, 10);
+        let caught_up = sample(3_000, 3.0, 30);
+        assert_eq!(repeated.rate_since(&a, |s| s.load.server_5xx), None);
+        assert_eq!(
+            caught_up.rate_since(&repeated, |s| s.load.server_5xx),
+            Some(10.0)
+        );
+    }
 
     #[test]
     fn labels_are_read_from_series_names() {

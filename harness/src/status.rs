@@ -58,12 +58,7 @@ impl Snapshot {
                 ..Snapshot::default()
             };
         };
-        let per_sec = |f: fn(&Sample) -> u64| match prev {
-            Some(p) if s.t_ms > p.t_ms => {
-                f(s).saturating_sub(f(p)) as f64 * 1000.0 / (s.t_ms - p.t_ms) as f64
-            }
-            _ => 0.0,
-        };
+        let per_sec = |f: fn(&Sample) -> u64| prev.and_then(|p| s.rate_since(p, f)).unwrap_or(0.0);
         let active: Vec<&FaultRecord> = faults
             .iter()
             .filter(|f| f.state == FaultState::Active)

@@ -34,7 +34,8 @@ pub(crate) async fn rig(name: &str) -> Rig {
         timeline.push(Sample {
             t_ms,
             load: crate::load::Progress {
-                step: "1x".into(),
+                elapsed_secs: t_ms as f64 / 1000.0,
+                step: "3x".into(),
                 offered_per_sec: 2_000.0,
                 acked_per_sec: 1_900.0,
                 server_5xx,
@@ -53,7 +54,11 @@ pub(crate) async fn rig(name: &str) -> Rig {
     let gates = crate::gates::live::GateWatch {
         ids: vec![GateId::T0, GateId::T2],
         thresholds: crate::gates::fixtures::thresholds(),
-        step_multipliers: [("1x".to_string(), 1.0)].into(),
+        steps: vec![crate::evidence::StepEvidence {
+            name: "3x".into(),
+            multiplier: 3.0,
+            ..Default::default()
+        }],
     };
     let run = RunHandle::judging(
         "test",
@@ -308,7 +313,7 @@ async fn the_status_stream_carries_the_timeline_and_ends_with_the_run() {
         .collect();
     assert_eq!(board, [("T0", "pending"), ("T2", "at risk")]);
     assert!(
-        first.gates[1].detail.contains("5xx 30 (≤ 0)"),
+        first.gates[1].detail.contains("5xx in the burst 30 (≤ 0)"),
         "{:?}",
         first.gates[1]
     );

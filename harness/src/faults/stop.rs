@@ -121,11 +121,7 @@ impl StopWatch {
 
 fn figure(m: StopMetric, prev: Option<&Sample>, s: &Sample) -> Option<f64> {
     match m {
-        StopMetric::ServerErrorsPerSec => {
-            let p = prev?;
-            let dt = (s.t_ms.saturating_sub(p.t_ms)) as f64 / 1000.0;
-            (dt > 0.0).then(|| s.load.server_5xx.saturating_sub(p.load.server_5xx) as f64 / dt)
-        }
+        StopMetric::ServerErrorsPerSec => s.rate_since(prev?, |s| s.load.server_5xx),
         StopMetric::FreshnessP99Ms => s.load.freshness_now_ms,
         StopMetric::TtfbP99Ms => Some(s.load.ttfb_p99_ms),
         StopMetric::AckedRatio => {

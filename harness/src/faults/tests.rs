@@ -259,6 +259,7 @@ fn sample(t_ms: u64, server_5xx: u64, freshness: Option<f64>) -> Sample {
     Sample {
         t_ms,
         load: crate::load::Progress {
+            elapsed_secs: t_ms as f64 / 1000.0,
             server_5xx,
             freshness_now_ms: freshness,
             ..Default::default()

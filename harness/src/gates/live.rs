@@ -7,12 +7,14 @@
 //! verdicts (`passed`, `failed`, `not run`) of `gates::evaluate_all`, the same ones the
 //! report carries.
 
+use super::steps::{at_1x, burst_window};
 use super::{GateId, GateResult};
+use crate::evidence::StepEvidence;
 use crate::faults::{FaultRecord, FaultState};
 use crate::monitor::Sample;
 use crate::scenario::Thresholds;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 pub const WATCHING: &str = "watching";
 pub const AT_RISK: &str = "at risk";
@@ -30,13 +32,14 @@ pub struct GateLive {
     pub detail: String,
 }
 
-/// What a run judges: its gates, their thresholds, and each load step's multiplier (the
-/// live checks of T1 look only at the 1× steps, as T1 does).
+/// What a run judges: its gates, their thresholds, and its load steps in order (name,
+/// multiplier, settle): the live checks count only in the steps their gate judges — T1
+/// the 1× steps, T2 its burst window.
 #[derive(Clone, Debug)]
 pub struct GateWatch {
     pub ids: Vec<GateId>,
     pub thresholds: Thresholds,
-    pub step_multipliers: BTreeMap<String, f64>,
+    pub steps: Vec<StepEvidence>,
 }
 
 impl GateWatch {
@@ -70,15 +73,17 @@ impl GateWatch {
                     let max = th.freshness.p99_ms_max;
                     checks.push((format!("freshness p99 {f:.0} ms (≤ {max:.0})"), f <= max));
                 }
-                let n = self.throttled_at_1x(samples);
+                let steps = names(at_1x(&self.steps));
+                let n = counted_in(samples, &steps, |s| s.load.throttled_429);
                 let max = th.ingest.throttled_max;
                 checks.push((format!("429 at 1× {n} (≤ {max})"), n <= max));
                 live(checks)
             }
             GateId::T2 => {
-                let n = last.map_or(0, |s| s.load.server_5xx);
+                let steps = names(burst_window(&self.steps));
+                let n = counted_in(samples, &steps, |s| s.load.server_5xx);
                 let max = th.burst.server_errors_max;
-                live(vec![(format!("5xx {n} (≤ {max})"), n <= max)])
+                live(vec![(format!("5xx in the burst {n} (≤ {max})"), n <= max)])
             }
             GateId::T5 | GateId::T6 | GateId::T7 => {
                 let done = faults
@@ -106,28 +111,20 @@ impl GateWatch {
             GateId::T4 | GateId::T8 => gate_live(id, "not run", "not built"),
         }
     }
+}
 
-    /// 429s answered while a 1× step ran (the counter is cumulative: deltas per sample).
-    fn throttled_at_1x(&self, samples: &[Sample]) -> u64 {
-        let at_1x = |s: &Sample| {
-            self.step_multipliers
-                .get(&s.load.step)
-                .is_some_and(|m| (m - 1.0).abs() < 1e-9)
-        };
-        samples
-            .windows(2)
-            .filter(|w| at_1x(&w[1]))
-            .map(|w| {
-                w[1].load
-                    .throttled_429
-                    .saturating_sub(w[0].load.throttled_429)
-            })
-            .sum::<u64>()
-            + samples
-                .first()
-                .filter(|s| at_1x(s))
-                .map_or(0, |s| s.load.throttled_429)
-    }
+fn names(steps: Vec<&StepEvidence>) -> BTreeSet<&str> {
+    steps.into_iter().map(|s| s.name.as_str()).collect()
+}
+
+/// The growth of a cumulative counter between samples taken in the same step, one of
+/// `steps` (growth across a step change is not attributed to either step).
+fn counted_in(samples: &[Sample], steps: &BTreeSet<&str>, f: fn(&Sample) -> u64) -> u64 {
+    samples
+        .windows(2)
+        .filter(|w| w[0].load.step == w[1].load.step && steps.contains(w[1].load.step.as_str()))
+        .map(|w| f(&w[1]).saturating_sub(f(&w[0])))
+        .sum()
 }
 
 /// The board once the run is judged: the report's verdicts.
@@ -159,11 +156,22 @@ mod tests {
     use super::*;
     use crate::load::Progress;
 
+    /// Steps 1x, 5x, after (T2's window: 5x and after), then kill at 1× (outside it).
     fn watch(ids: &[GateId]) -> GateWatch {
+        let step = |name: &str, multiplier: f64| StepEvidence {
+            name: name.into(),
+            multiplier,
+            ..StepEvidence::default()
+        };
         GateWatch {
             ids: ids.to_vec(),
             thresholds: crate::gates::fixtures::thresholds(),
-            step_multipliers: [("1x".to_string(), 1.0), ("5x".to_string(), 5.0)].into(),
+            steps: vec![
+                step("1x", 1.0),
+                step("5x", 5.0),
+                step("after", 1.0),
+                step("kill", 1.0),
+            ],
         }
     }
 
@@ -180,17 +188,25 @@ mod tests {
         }
     }
 
+    /// Review: the growth between the last 5× sample and the first 1× one was counted as
+    /// 1× (the burst's tail), and T1 showed "at risk" for 429s its gate never judges.
     #[test]
     fn t1_is_at_risk_with_a_429_at_1x_and_not_with_429s_of_a_burst() {
         let w = watch(&[GateId::T1]);
-        let burst_only = [sample("1x", 0, 0, 900.0), sample("5x", 40, 0, 900.0)];
-        let b = w.board(&burst_only, &[]);
+        let burst_tail = [
+            sample("1x", 0, 0, 900.0),
+            sample("5x", 0, 0, 900.0),
+            sample("5x", 40, 0, 900.0),
+            sample("after", 43, 0, 900.0),
+        ];
+        let b = w.board(&burst_tail, &[]);
         assert_eq!(b[0].state, WATCHING, "{:?}", b[0]);
         assert!(b[0].detail.contains("429 at 1× 0"), "{}", b[0].detail);
         let at_1x = [
             sample("1x", 0, 0, 900.0),
             sample("5x", 40, 0, 900.0),
-            sample("1x", 43, 0, 900.0),
+            sample("after", 43, 0, 900.0),
+            sample("after", 46, 0, 900.0),
         ];
         let b = w.board(&at_1x, &[]);
         assert_eq!(b[0].state, AT_RISK);
@@ -208,14 +224,29 @@ mod tests {
         );
     }
 
+    /// Review: T2 counted every 5xx of the run, the gateway kill's too, which its gate
+    /// (judging the burst window only) never counts.
     #[test]
-    fn t2_counts_5xx_and_audit_gates_wait_for_the_drain() {
+    fn t2_counts_5xx_in_its_burst_window_only_and_audit_gates_wait_for_the_drain() {
         let w = watch(&[GateId::T0, GateId::T2, GateId::T4]);
-        let b = w.board(&[sample("5x", 10, 2, 900.0)], &[]);
+        let killed = [sample("kill", 0, 0, 900.0), sample("kill", 0, 9, 900.0)];
+        let b = w.board(&killed, &[]);
         assert_eq!(b[0].state, PENDING);
-        assert_eq!(b[1].state, AT_RISK);
-        assert!(b[1].detail.contains("5xx 2 (≤ 0)"), "{}", b[1].detail);
+        assert_eq!(b[1].state, WATCHING, "{:?}", b[1]);
         assert_eq!(b[2].state, "not run");
+        let burst = [
+            sample("5x", 10, 0, 900.0),
+            sample("5x", 10, 2, 900.0),
+            sample("kill", 10, 2, 900.0),
+            sample("kill", 10, 9, 900.0),
+        ];
+        let b = w.board(&burst, &[]);
+        assert_eq!(b[1].state, AT_RISK);
+        assert!(
+            b[1].detail.contains("5xx in the burst 2 (≤ 0)"),
+            "{}",
+            b[1].detail
+        );
     }
 
     #[test]

@@ -105,7 +105,8 @@ struct State {
     per_shard: BTreeMap<String, Option<u64>>,
     /// Freshness by tenant id (the console's per-tenant figure).
     per_tenant: BTreeMap<String, Histogram<u64>>,
-    /// Round trip of every answered probe query (the query service as a reader sees it).
+    /// Round trip of every probe query, answered or failed (the query service as a reader
+    /// sees it).
     query: Histogram<u64>,
     next_marker: u64,
     /// Worst freshness of the canaries that became visible since the last
@@ -397,14 +398,12 @@ impl Probes {
                 "SELECT value FROM metrics WHERE metric = '{CANARY_METRIC}' AND value >= {min_marker} \
                  AND ingest_time >= to_timestamp_millis({since_ms})"
             );
-            let asked = Instant::now();
             let Ok(seen) = self.query_values(query, tenant, &sql).await else {
                 continue;
             };
             let now = Instant::now();
             let tenant_id = self.tenant_id(tenant);
             let mut s = lock(&self.inner.state);
-            record(&mut s.query, now.duration_since(asked));
             let pending = std::mem::take(&mut s.pending);
             for p in pending {
                 if s.canaries[p.canary].tenant == tenant && seen.contains(&p.marker) {
@@ -445,6 +444,9 @@ impl Probes {
 
     async fn query_values(&self, base: &str, tenant: u8, sql: &str) -> Result<Vec<u64>, String> {
         let (h, v) = self.inner.client.auth_header(tenant, 0).await?;
+        // The query's latency as a reader sees it: from the request (its token in hand)
+        // to the whole answer, answered or not (a timeout counts at its length).
+        let asked = Instant::now();
         let r = self
             .inner
             .client
@@ -455,6 +457,7 @@ impl Probes {
             .send()
             .await;
         let a = answer(r).await;
+        record(&mut lock(&self.inner.state).query, asked.elapsed());
         if !a.ok() {
             return Err(a.reason);
         }

@@ -73,11 +73,7 @@ pub fn charts(samples: &[Sample], faults: &[FaultRecord]) -> Vec<Chart> {
     let per_sec = |f: fn(&Sample) -> u64| -> Vec<(f64, f64)> {
         samples
             .windows(2)
-            .map(|w| {
-                let dt = (w[1].t_ms.saturating_sub(w[0].t_ms)) as f64 / 1000.0;
-                let d = f(&w[1]).saturating_sub(f(&w[0])) as f64;
-                (x(&w[1]), if dt > 0.0 { d / dt } else { 0.0 })
-            })
+            .filter_map(|w| Some((x(&w[1]), w[1].rate_since(&w[0], f)?)))
             .collect()
     };
     let of = |f: fn(&Sample) -> Option<f64>| -> Vec<(f64, f64)> {
@@ -142,7 +138,7 @@ pub fn charts(samples: &[Sample], faults: &[FaultRecord]) -> Vec<Chart> {
         .map(|(title, unit, series)| Chart {
             title: title.to_string(),
             svg: draw(end_s, unit, &series, &bands)
-                .unwrap_or_else(|e| format!("<p>chart not drawn: {e}</p>")),
+                .unwrap_or_else(|e| format!("<p>chart not drawn: {}</p>", super::junit::esc(&e))),
         })
         .collect()
 }

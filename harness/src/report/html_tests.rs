@@ -25,6 +25,7 @@ fn run() -> RunReport {
             Sample {
                 t_ms: t * 1000,
                 load: Progress {
+                    elapsed_secs: t as f64,
                     step: "1x".into(),
                     offered_per_sec: 20_000.0,
                     acked_per_sec: if t >= 45 { 15_000.0 } else { 20_000.0 },
@@ -139,7 +140,9 @@ fn report_html_loads_in_headless_chromium_and_shows_every_chart() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = Report::new(vec![run()]).write_html(&dir).unwrap();
     let profile = dir.join("profile");
-    let out = std::process::Command::new(&chromium)
+    let dom_file = dir.join("dom.html");
+    let err_file = dir.join("chromium.log");
+    let mut child = std::process::Command::new(&chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -155,9 +158,30 @@ fn report_html_loads_in_headless_chromium_and_shows_every_chart() {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("file://{}", path.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
+        .stdout(std::fs::File::create(&dom_file).unwrap())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .expect("chromium starts");
+    // Bounded: a browser that hangs fails the test instead of the whole run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let stderr = std::fs::read_to_string(&err_file).unwrap_or_default();
+    assert!(
+        status.is_some(),
+        "chromium did not finish in 90 s: {stderr}"
+    );
+    let out = std::fs::read(&dom_file).unwrap();
+    let dom = String::from_utf8_lossy(&out);
     let body = dom
         .split("<body")
         .nth(1)
@@ -168,9 +192,7 @@ fn report_html_loads_in_headless_chromium_and_shows_every_chart() {
         body.contains(&format!("data-charts=\"{CHARTS}\""))
             && body.contains(&format!("data-drawn=\"{CHARTS}\""))
             && body.contains("data-errors=\"0\""),
-        "<body{body}> (chromium exit {:?}, stderr: {})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        "<body{body}> (chromium exit {status:?}, stderr: {stderr})"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,8 +1,9 @@
 //! What runs beside the load while a scenario runs: the SLI timeline sampler, the fault
 //! engine playing the scenario's timeline, and the stop conditions watching the
 //! timeline. `start` when the load starts; `end_load` when it ends (faults repaired
-//! before the drain, so the audit reads a whole pipeline); `finish` after the audit
-//! (the timeline keeps sampling through the drain, so recoveries are observed).
+//! before the drain, so the audit reads a whole pipeline); `evidence` after the audit
+//! (the timeline keeps sampling through the drain, so recoveries are observed); `close`
+//! once the run is judged (the control API's last snapshots carry the verdicts).
 
 use crate::audit::AuditLog;
 use crate::control::endpoint::ControlFile;
@@ -83,10 +84,15 @@ impl Live {
         let gates = GateWatch {
             ids: s.gates().to_vec(),
             thresholds: s.thresholds.clone(),
-            step_multipliers: s
+            steps: s
                 .steps()
                 .iter()
-                .map(|t| (t.name.clone(), t.multiplier.0))
+                .map(|t| crate::evidence::StepEvidence {
+                    name: t.name.clone(),
+                    multiplier: t.multiplier.0,
+                    settle: t.settle,
+                    ..Default::default()
+                })
                 .collect(),
         };
         let run = RunHandle::judging(
