@@ -198,6 +198,16 @@ impl Kinesis {
             }
             total += (len + key_len) as u64;
             let hash = match &e.explicit_hash_key {
+                // AWS validates the pattern first (ValidationException), then the range
+                // (InvalidArgumentException): Kinesis API reference, PutRecord,
+                // ExplicitHashKey "Pattern: 0|([1-9]\d{0,38})".
+                Some(k) if !explicit_hash_key_pattern(k) => {
+                    return Err(validation(
+                        &format!("records.{}.member.explicitHashKey", i + 1),
+                        k,
+                        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
+                    ));
+                }
                 Some(k) => k.parse::<u128>().map_err(|_| {
                     invalid_argument(format!(
                         "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {k}"
@@ -506,4 +516,13 @@ fn push_json_string(out: &mut String, bytes: &[u8]) {
     } else {
         out.push_str(&serde_json::to_string(&*s).unwrap_or_else(|_| "\"\"".into()));
     }
+}
+
+/// `0|([1-9]\d{0,38})`: a decimal without leading zeros, at most 39 digits.
+fn explicit_hash_key_pattern(k: &str) -> bool {
+    k == "0"
+        || (!k.is_empty()
+            && k.len() <= 39
+            && !k.starts_with('0')
+            && k.bytes().all(|b| b.is_ascii_digit()))
 }

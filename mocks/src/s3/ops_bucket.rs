@@ -53,7 +53,13 @@ impl S3Backend {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let input = &req.input;
         self.check_location(input)?;
-        if !self.store.create_bucket(&input.bucket, self.now_ms()) {
+        // Re-creating a bucket you own: 409 BucketAlreadyOwnedByYou "in all AWS Regions
+        // except in the North Virginia Region. For legacy compatibility, if you re-create
+        // an existing bucket that you already own in the North Virginia Region, Amazon S3
+        // returns 200 OK" (S3 API reference, CreateBucket, Errors).
+        if !self.store.create_bucket(&input.bucket, self.now_ms())
+            && self.ctx.config.region != US_EAST_1
+        {
             return Err(s3_error!(
                 BucketAlreadyOwnedByYou,
                 "Your previous request to create the named bucket succeeded and you already own it."

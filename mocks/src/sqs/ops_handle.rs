@@ -1,7 +1,10 @@
 //! Operations on received messages by receipt handle: DeleteMessage(Batch) and
-//! ChangeMessageVisibility(Batch). A handle from before the message's latest receive
-//! is refused (ReceiptHandleIsInvalid); deleting a message already gone succeeds, as
-//! on AWS, and is counted.
+//! ChangeMessageVisibility(Batch). Deleting with a handle from before the message's
+//! latest receive succeeds and deletes nothing, as on AWS ("you must provide the most
+//! recently received ReceiptHandle for the message (otherwise, the request succeeds, but
+//! the message will not be deleted)" — SQS API reference, DeleteMessage); a visibility
+//! change with one is refused (ReceiptHandleIsInvalid). Deleting a message already gone
+//! succeeds too. Both are counted.
 
 use super::batch::{self, BatchOut, Done, Failed};
 use super::ids::Handle;
@@ -82,7 +85,11 @@ impl Sqs {
                 receipt,
                 "Message does not exist or is not available for visibility timeout change.",
             )),
-            (Err(HandleFault::Stale), _) => {
+            (Err(HandleFault::Stale), Action::Delete) => {
+                self.ctx.counters.incr("sqs.delete.stale_receipt_handle");
+                Ok(())
+            }
+            (Err(HandleFault::Stale), Action::Show(_)) => {
                 self.ctx.counters.incr("sqs.rejected.stale_receipt_handle");
                 Err(errors::receipt_handle_stale())
             }

@@ -66,12 +66,48 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(md5::Md5::digest(data))
 }
 
+/// S3 API reference, CreateBucket, Errors: BucketAlreadyOwnedByYou — "Amazon S3 returns
+/// this error in all AWS Regions except in the North Virginia Region".
+#[tokio::test]
+async fn re_creating_a_bucket_you_own_is_409_outside_us_east_1() {
+    let emu = common::start_with(mocks::EmulatorConfig {
+        region: "eu-west-1".into(),
+        ..mocks::EmulatorConfig::default()
+    })
+    .await;
+    let conf = common::sdk_config(&emu.endpoint()).await;
+    let s3 = Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .force_path_style(true)
+            .build(),
+    );
+    let create = || {
+        s3.create_bucket()
+            .bucket("mine")
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+    };
+    create().await.expect("created");
+    let err = create().await.unwrap_err();
+    assert_eq!(code(&err), "BucketAlreadyOwnedByYou");
+    assert_eq!(status(&err), 409);
+}
+
 #[tokio::test]
 async fn bucket_lifecycle() {
     let (emu, s3) = setup("alpha").await;
-    let err = s3.create_bucket().bucket("alpha").send().await.unwrap_err();
-    assert_eq!(code(&err), "BucketAlreadyOwnedByYou");
-    assert_eq!(status(&err), 409);
+    // Re-creating a bucket you own: 200 in us-east-1, "for legacy compatibility" (S3 API
+    // reference, CreateBucket, Errors: BucketAlreadyOwnedByYou).
+    s3.create_bucket()
+        .bucket("alpha")
+        .send()
+        .await
+        .expect("us-east-1: 200 OK");
     let err = s3
         .create_bucket()
         .bucket("Bad_Name")

@@ -95,6 +95,31 @@ async fn put_records_route_by_md5_and_read_back_in_order() {
         .send()
         .await
         .unwrap_err();
+    // Kinesis API reference, PutRecord: ExplicitHashKey "Pattern: 0|([1-9]\d{0,38})" —
+    // a malformed key fails validation; one of the right form beyond 2^128-1 is an
+    // invalid argument.
+    assert_eq!(code(&e), "ValidationException");
+    for malformed in ["", "-1", "007", "1e3"] {
+        let e = k
+            .put_record()
+            .stream_name("s")
+            .data(Blob::new("x"))
+            .partition_key("k")
+            .explicit_hash_key(malformed)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "ValidationException", "{malformed:?}");
+    }
+    let e = k
+        .put_record()
+        .stream_name("s")
+        .data(Blob::new("x"))
+        .partition_key("k")
+        .explicit_hash_key("9".repeat(39))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), "InvalidArgumentException");
 }
 
