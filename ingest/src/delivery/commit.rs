@@ -84,9 +84,10 @@ struct PreparedObject {
 /// One flush, encoded and ready; retried as-is after a transient failure.
 pub struct Prepared {
     objects: Vec<PreparedObject>,
-    /// The checkpoint's segment (key, body), written before the commit that names it.
-    segment: Option<(String, Vec<u8>)>,
-    segment_written: bool,
+    /// The checkpoint's new segments (key, body), written before the commit that names
+    /// them; how many are written.
+    segments: Vec<(String, Vec<u8>)>,
+    segments_written: usize,
     commit: Commit,
     commit_key: String,
     commit_written: bool,
@@ -162,15 +163,20 @@ pub fn prepare(
         resume,
         checkpoint: None,
     };
-    let segment = state.history.checkpoint_for(&commit).map(|(cp, seg)| {
-        let key = cp.segments.last().cloned().unwrap_or_default();
+    let mut segments = Vec::new();
+    if let Some((cp, parts)) = state.history.checkpoint_for(&commit) {
+        let new_keys = &cp.segments[cp.segments.len() - parts.len()..];
+        segments = new_keys
+            .iter()
+            .cloned()
+            .zip(parts.iter().map(|p| p.to_json()))
+            .collect();
         commit.checkpoint = Some(cp);
-        (key, seg.to_json())
-    });
+    }
     Ok(Prepared {
         objects,
-        segment,
-        segment_written: false,
+        segments,
+        segments_written: 0,
         commit_key: commit_key(&shard, number, lease.epoch),
         commit,
         commit_written: false,
@@ -235,10 +241,10 @@ pub async fn execute(
         keep.around(&mut state.held, put).await??;
         o.written = true;
     }
-    if let Some((key, body)) = p.segment.as_ref().filter(|_| !p.segment_written) {
+    while let Some((key, body)) = p.segments.get(p.segments_written) {
         let put = put_once(store, key, body, "checkpoint segment");
         keep.around(&mut state.held, put).await??;
-        p.segment_written = true;
+        p.segments_written += 1;
     }
     seam(hook, Point::AfterData, &shard).await?;
     if !p.commit_written {

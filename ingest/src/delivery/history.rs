@@ -110,9 +110,9 @@ impl History {
         h
     }
 
-    /// The checkpoint `next` must carry and the segment to write before it, if one is
+    /// The checkpoint `next` must carry and the segments to write before it, if one is
     /// due and the history is known.
-    pub fn checkpoint_for(&self, next: &Commit) -> Option<(Checkpoint, Segment)> {
+    pub fn checkpoint_for(&self, next: &Commit) -> Option<(Checkpoint, Vec<Segment>)> {
         match &*self.known.lock() {
             Known::Ready(m)
                 if m.number + 1 == next.number

@@ -36,14 +36,20 @@ pub struct Checkpoint {
     pub epochs: Vec<EpochSpan>,
 }
 
-/// One segment of a checkpointed table: the data objects the commits after the previous
-/// checkpoint, up to and including the one carrying the checkpoint, added.
+/// Most objects one segment lists (~250 bytes each: ~5 MB, well under the 16 MiB
+/// documents readers take); a checkpoint adding more writes several parts.
+pub const SEGMENT_MAX_OBJECTS: usize = 20_000;
+
+/// One segment (part) of a checkpointed table: data objects the commits after the
+/// previous checkpoint, up to and including the one carrying the checkpoint, added.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
     pub shard_id: String,
     /// The commit whose checkpoint first names this segment.
     pub number: u64,
+    /// Which part of that checkpoint's new objects (0, 1, …).
+    pub part: usize,
     pub objects: Vec<CommittedObject>,
 }
 
@@ -121,26 +127,44 @@ impl Manifest {
         Ok(())
     }
 
-    /// The checkpoint the next commit `next` would carry and the segment to write before
-    /// it: the objects since the last checkpoint, `next`'s own included.
-    pub fn checkpoint_with(&self, next: &Commit) -> Result<(Checkpoint, Segment), WalkError> {
+    /// The checkpoint the next commit `next` would carry and the segments to write before
+    /// it: the objects since the last checkpoint, `next`'s own included, in parts of at
+    /// most [`SEGMENT_MAX_OBJECTS`].
+    pub fn checkpoint_with(&self, next: &Commit) -> Result<(Checkpoint, Vec<Segment>), WalkError> {
+        self.checkpoint_in_parts(next, SEGMENT_MAX_OBJECTS)
+    }
+
+    /// [`Self::checkpoint_with`] with parts of at most `max_objects`.
+    pub fn checkpoint_in_parts(
+        &self,
+        next: &Commit,
+        max_objects: usize,
+    ) -> Result<(Checkpoint, Vec<Segment>), WalkError> {
         let mut m = self.clone();
         m.apply(next)?;
-        let key = segment_key(&next.shard_id, next.number, next.epoch);
-        let mut segments = self.segments.clone();
-        segments.push(key);
-        Ok((
-            Checkpoint {
-                objects: Vec::new(),
-                segments,
-                epochs: m.epochs,
-            },
-            Segment {
+        let new = &m.objects[self.in_segments.min(m.objects.len())..];
+        let parts: Vec<Segment> = new
+            .chunks(max_objects.max(1))
+            .enumerate()
+            .map(|(part, objects)| Segment {
                 shard_id: next.shard_id.clone(),
                 number: next.number,
-                objects: m.objects[self.in_segments.min(m.objects.len())..].to_vec(),
-            },
-        ))
+                part,
+                objects: objects.to_vec(),
+            })
+            .collect();
+        let mut segments = self.segments.clone();
+        segments.extend(
+            parts
+                .iter()
+                .map(|p| segment_key(&next.shard_id, next.number, p.part, next.epoch)),
+        );
+        let checkpoint = Checkpoint {
+            objects: Vec::new(),
+            segments,
+            epochs: m.epochs,
+        };
+        Ok((checkpoint, parts))
     }
 
     /// The epoch that wrote the chain's commit `number` (`None` beyond the chain).
@@ -170,6 +194,8 @@ pub enum WalkError {
     Parse { key: String, detail: String },
     #[error("{0} is named by the chain but missing")]
     Missing(String),
+    #[error("segment {0} is named by a checkpoint but missing")]
+    MissingSegment(String),
     #[error("chain longer than {0} commits past the last checkpoint")]
     TooLong(usize),
     #[error("broken chain: {0}")]
@@ -183,6 +209,7 @@ impl WalkError {
             Self::Read { .. } => "s3_read",
             Self::Parse { .. } => "unparseable_object",
             Self::Missing(_) => "commit_missing",
+            Self::MissingSegment(_) => "segment_missing",
             Self::TooLong(_) => "chain_too_long",
             Self::Broken(_) => "broken_chain",
         }
@@ -232,14 +259,21 @@ impl Walked {
         F: FnMut(String) -> Fut,
         Fut: std::future::Future<Output = Result<Option<Segment>, WalkError>>,
     {
-        let Some(cp) = self.checkpoint() else {
+        let (Some(cp), Some((_, c))) = (self.checkpoint(), self.commits.last()) else {
             return Ok(());
         };
+        let (shard, number) = (c.shard_id.clone(), c.number);
         let mut objects = cp.objects.clone();
         for key in cp.segments.clone() {
             let Some(seg) = read(key.clone()).await? else {
-                return Err(WalkError::Missing(key));
+                return Err(WalkError::MissingSegment(key));
             };
+            if seg.shard_id != shard || seg.number > number {
+                return Err(WalkError::Broken(format!(
+                    "segment {key} is of {} commit {}, not of {shard} at or below {number}",
+                    seg.shard_id, seg.number
+                )));
+            }
             objects.extend(seg.objects);
         }
         self.base = Some(objects);
@@ -318,7 +352,11 @@ impl Walked {
 
 /// Walks the chain back from `head` down to the newest checkpoint, commit 1, or `known`
 /// (key and number of a commit already applied), reading each commit with `read`
-/// (`Ok(None)`: absent). At most `max` commits are read.
+/// (`Ok(None)`: absent). At most `max` commits are read. With `known`, checkpoints on
+/// the way are walked past (the reader has everything below `known` and needs only the
+/// commits above it, not a whole table from the checkpoint's segments); the walk ends at
+/// the newest of them instead when `known` lies more than `max` commits back or is not
+/// an ancestor.
 pub async fn walk<F, Fut>(
     head: Option<&str>,
     known: Option<(&str, u64)>,
@@ -330,35 +368,38 @@ where
     Fut: std::future::Future<Output = Result<Option<Commit>, WalkError>>,
 {
     let mut commits: Vec<(String, Commit)> = Vec::new();
-    let Some(head) = head else {
-        return Ok(Walked {
+    let done = |commits, end| {
+        Ok(Walked {
             commits,
             base: None,
-            end: End::Empty,
-        });
+            end,
+        })
     };
+    let Some(head) = head else {
+        return done(commits, End::Empty);
+    };
+    // The newest checkpoint walked past (index in `commits`).
+    let mut passed: Option<usize> = None;
     let mut next = head.to_string();
     loop {
         if known.is_some_and(|(k, _)| k == next) {
-            return Ok(Walked {
-                commits,
-                base: None,
-                end: End::Known,
-            });
+            return done(commits, End::Known);
         }
         if commits.len() >= max {
-            return Err(WalkError::TooLong(max));
+            return match passed {
+                Some(i) => done(truncated(commits, i), End::Checkpoint),
+                None => Err(WalkError::TooLong(max)),
+            };
         }
         let Some(c) = read(next.clone()).await? else {
             return Err(WalkError::Missing(next));
         };
         if known.is_some_and(|(_, n)| c.number <= n) {
             // Past what the reader applied (its known commit is not an ancestor).
-            return Ok(Walked {
-                commits,
-                base: None,
-                end: End::Diverged,
-            });
+            return match passed {
+                Some(i) => done(truncated(commits, i), End::Checkpoint),
+                None => done(commits, End::Diverged),
+            };
         }
         if let Some((_, child)) = commits.last()
             && c.number.checked_add(1) != Some(child.number)
@@ -373,26 +414,24 @@ where
         let (number, checkpoint) = (c.number, c.checkpoint.is_some());
         commits.push((next, c));
         if checkpoint {
-            return Ok(Walked {
-                commits,
-                base: None,
-                end: End::Checkpoint,
-            });
+            if known.is_none() {
+                return done(commits, End::Checkpoint);
+            }
+            passed.get_or_insert(commits.len() - 1);
         }
         match parent {
             Some(p) => next = p,
-            None if number == 1 => {
-                return Ok(Walked {
-                    commits,
-                    base: None,
-                    end: End::First,
-                });
-            }
+            None if number == 1 => return done(commits, End::First),
             None => {
                 return Err(WalkError::Broken(format!("commit {number} has no parent")));
             }
         }
     }
+}
+
+fn truncated(mut commits: Vec<(String, Commit)>, last: usize) -> Vec<(String, Commit)> {
+    commits.truncate(last + 1);
+    commits
 }
 
 #[cfg(test)]

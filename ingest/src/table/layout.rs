@@ -15,7 +15,8 @@ use std::fmt;
 
 pub const LEASES_PREFIX: &str = "_leases/";
 pub const COMMITS_PREFIX: &str = "_commits/";
-/// Checkpoint segments ([`super::checkpoint::Segment`]): `_segments/<shard>/<number>-e<epoch>.json`.
+/// Checkpoint segments ([`super::checkpoint::Segment`]):
+/// `_segments/<shard>/<number>-p<part>-e<epoch>.json`.
 pub const SEGMENTS_PREFIX: &str = "_segments/";
 pub const ERRORS_PREFIX: &str = "errors/";
 
@@ -40,9 +41,10 @@ pub fn commit_key(shard_id: &str, number: u64, epoch: u64) -> String {
     format!("{COMMITS_PREFIX}{shard_id}/{number:010}-e{epoch}.json")
 }
 
-/// The segment written with the checkpoint of commit `number` under `epoch`.
-pub fn segment_key(shard_id: &str, number: u64, epoch: u64) -> String {
-    format!("{SEGMENTS_PREFIX}{shard_id}/{number:010}-e{epoch}.json")
+/// Part `part` of the segment written with the checkpoint of commit `number` under
+/// `epoch` (the epoch last, as on every key the sweeper reads it from).
+pub fn segment_key(shard_id: &str, number: u64, part: usize, epoch: u64) -> String {
+    format!("{SEGMENTS_PREFIX}{shard_id}/{number:010}-p{part:03}-e{epoch}.json")
 }
 
 pub fn error_key(shard_id: &str, seq: &SeqNo) -> String {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::table::layout::commit_key;
+use crate::table::layout::{commit_key, segment_key};
 use crate::table::{Resume, SeqNo};
 use std::collections::HashMap;
 
@@ -47,8 +47,9 @@ fn chain_and_segments(epochs: &[u64], every: u64) -> (HashMap<String, Commit>, S
             checkpoint: None,
         };
         if every > 0 && number.is_multiple_of(every) {
-            let (cp, seg) = m.checkpoint_with(&c).unwrap();
-            segments.insert(cp.segments.last().unwrap().clone(), seg);
+            let (cp, parts) = m.checkpoint_with(&c).unwrap();
+            let keys = &cp.segments[cp.segments.len() - parts.len()..];
+            segments.extend(keys.iter().cloned().zip(parts));
             c.checkpoint = Some(cp);
         }
         m.apply(&c).unwrap();
@@ -100,8 +101,7 @@ async fn a_walk_stops_at_the_newest_checkpoint_and_still_sees_every_object() {
     let m = walked.manifest(None).unwrap();
     assert_eq!(
         m.segments,
-        [commit_key(SHARD, 4, 2), commit_key(SHARD, 8, 3)]
-            .map(|k| k.replace("_commits/", "_segments/"))
+        [segment_key(SHARD, 4, 0, 2), segment_key(SHARD, 8, 0, 3)]
     );
     assert_eq!(m.number, 11);
     assert_eq!(m.checkpoint_number, 8);
@@ -249,7 +249,7 @@ async fn a_missing_segment_is_an_error_not_a_smaller_table() {
     let (walked, _) = walk_map(&commits, &head, None).await;
     let mut walked = walked.unwrap();
     let e = read_from(&mut walked, &segments).await.unwrap_err();
-    assert_eq!(e.reason(), "commit_missing", "{e}");
+    assert_eq!(e.reason(), "segment_missing", "{e}");
 }
 
 /// A chain whose older checkpoints list their objects inline (written before segments)
@@ -281,11 +281,98 @@ async fn an_inline_checkpoint_still_reads_and_the_next_one_moves_it_into_a_segme
         checkpoint: None,
         ..commits[&commit_key(SHARD, 4, 1)].clone()
     };
-    let (cp, seg) = m.checkpoint_with(&c5).unwrap();
+    let (cp, parts) = m.checkpoint_with(&c5).unwrap();
     assert!(cp.objects.is_empty() && cp.segments.len() == 1);
     assert_eq!(
-        seg.objects.len(),
+        parts[0].objects.len(),
         5,
         "the inline table and commit 5's object"
     );
+}
+
+/// Review: a segment held every object its checkpoint added, however many (e.g. the
+/// whole table after an inline checkpoint), and could outgrow what readers take. A
+/// checkpoint adding more than a part's worth writes several parts.
+#[test]
+fn a_checkpoint_adding_many_objects_writes_them_in_bounded_parts() {
+    let (commits, _) = chain(&[1; 9], 0);
+    let mut m = Manifest::default();
+    for n in 1..=9 {
+        m.apply(&commits[&commit_key(SHARD, n, 1)]).unwrap();
+    }
+    let c10 = Commit {
+        number: 10,
+        parent: Some(commit_key(SHARD, 9, 1)),
+        objects: vec![object(10)],
+        ..commits[&commit_key(SHARD, 9, 1)].clone()
+    };
+    let (cp, parts) = m.checkpoint_in_parts(&c10, 4).unwrap();
+    let sizes: Vec<usize> = parts.iter().map(|p| p.objects.len()).collect();
+    assert_eq!(sizes, [4, 4, 2]);
+    assert_eq!(
+        cp.segments,
+        (0..3)
+            .map(|p| segment_key(SHARD, 10, p, 1))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Review: nothing showed that an owner reading its history back from a segment
+/// checkpoint writes its next checkpoint with only what came since (an `in_segments`
+/// of 0 would repeat the whole table in every segment).
+#[tokio::test]
+async fn a_history_read_back_from_segments_puts_only_the_new_objects_in_the_next() {
+    let (commits, segments, head) = chain_and_segments(&[1; 10], 4);
+    let (walked, _) = walk_map(&commits, &head, None).await;
+    let mut walked = walked.unwrap();
+    read_from(&mut walked, &segments).await.unwrap();
+    let m = walked.manifest(None).unwrap();
+    assert_eq!((m.number, m.in_segments, m.objects.len()), (10, 8, 10));
+    let c11 = Commit {
+        number: 11,
+        parent: Some(head.clone()),
+        objects: vec![object(11)],
+        ..commits[&head].clone()
+    };
+    let (cp, parts) = m.checkpoint_with(&c11).unwrap();
+    let seqs: Vec<&str> = parts[0]
+        .objects
+        .iter()
+        .map(|o| o.first_seq.0.as_str())
+        .collect();
+    assert_eq!(seqs, ["9", "10", "11"]);
+    assert_eq!(cp.segments.len(), 3, "commits 1-4, 5-8, 9-11");
+}
+
+/// Review: a reader that knows a recent commit re-read the whole table from the
+/// segments every time a checkpoint passed; it walks past checkpoints to what it knows,
+/// and falls back to the newest checkpoint only when that is too far back.
+#[tokio::test]
+async fn a_reader_that_knows_a_commit_walks_past_checkpoints_to_it() {
+    let (commits, head) = chain(&[1; 11], 4);
+    let k6 = commit_key(SHARD, 6, 1);
+    let (walked, reads) = walk_map(&commits, &head, Some((k6.as_str(), 6))).await;
+    let walked = walked.unwrap();
+    assert_eq!((walked.end, reads), (End::Known, 5), "commits 11 to 7");
+    // No segment read: the known manifest extended by commits 7-11 (checkpoint 8 too).
+    let (short, _) = chain(&[1; 6], 4);
+    let (w6, _) = walk_map(&short, &k6, None).await;
+    let mut w6 = w6.unwrap();
+    let (_, seg6, _) = chain_and_segments(&[1; 6], 4);
+    read_from(&mut w6, &seg6).await.unwrap();
+    let known = w6.manifest(None).unwrap();
+    let m = walked.manifest(Some(&known)).unwrap();
+    assert_eq!(
+        (m.number, m.checkpoint_number, m.objects.len()),
+        (11, 8, 11)
+    );
+    // Known too far back for `max`: the walk ends at the newest checkpoint it passed.
+    let far = walk(Some(head.as_str()), Some((k6.as_str(), 6)), 4, |k| {
+        let c = commits.get(&k).cloned();
+        async move { Ok(c) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(far.end, End::Checkpoint);
+    assert_eq!(far.commits.last().unwrap().1.number, 8);
 }
