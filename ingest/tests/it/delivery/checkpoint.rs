@@ -4,9 +4,7 @@
 //! segments, yet sees every committed object.
 
 use super::common::*;
-use ingest::query::catalog::Catalog;
-use ingest::query::catalog::follow::Follower;
-use ingest::table::{Commit, Partition, Segment};
+use ingest::table::{Commit, Segment};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -86,28 +84,7 @@ async fn a_rebuild_reads_back_only_to_the_newest_checkpoint_and_sees_every_objec
         removed > 0,
         "commits older than the checkpoints were removed"
     );
-    let catalog = Catalog::new();
-    let follower = Follower {
-        s3: env.s3.clone(),
-        bucket: BUCKET.into(),
-        max_chain_walk: 100,
-    };
-    for shard in follower.shards().await.expect("lease listing") {
-        follower
-            .follow(&catalog, &shard)
-            .await
-            .unwrap_or_else(|e| panic!("{shard} rebuilt from its checkpoint: {e}"));
-    }
-    let tenants: BTreeSet<String> = all
-        .iter()
-        .filter_map(|k| Partition::of_data_key(k).map(|p| p.tenant))
-        .collect();
-    let mut seen = BTreeSet::new();
-    for t in &tenants {
-        let snap = catalog.snapshot(t);
-        seen.extend(snap.metrics.iter().map(|o| o.key.clone()));
-        seen.extend(snap.events.iter().map(|o| o.key.clone()));
-    }
+    let seen = rebuilt_catalog(&env, &all).await;
     assert_eq!(
         seen, all,
         "the rebuilt catalog holds every committed object"

@@ -284,3 +284,36 @@ pub fn sum_metric(text: &str, name: &str, filter: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// The data objects a catalog rebuilt from the lease heads (walks, checkpoints and their
+/// segments) holds, over every tenant of `expected`; panics naming a shard that cannot
+/// be rebuilt.
+pub async fn rebuilt_catalog(
+    env: &Env,
+    expected: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    use ingest::query::catalog::{Catalog, follow::Follower};
+    let catalog = Catalog::new();
+    let follower = Follower {
+        s3: env.s3.clone(),
+        bucket: BUCKET.into(),
+        max_chain_walk: 100,
+    };
+    for shard in follower.shards().await.expect("lease listing") {
+        follower
+            .follow(&catalog, &shard)
+            .await
+            .unwrap_or_else(|e| panic!("{shard} rebuilt from its checkpoint: {e}"));
+    }
+    let tenants: std::collections::BTreeSet<String> = expected
+        .iter()
+        .filter_map(|k| ingest::table::Partition::of_data_key(k).map(|p| p.tenant))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &tenants {
+        let snap = catalog.snapshot(t);
+        seen.extend(snap.metrics.iter().map(|o| o.key.clone()));
+        seen.extend(snap.events.iter().map(|o| o.key.clone()));
+    }
+    seen
+}

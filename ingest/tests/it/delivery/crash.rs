@@ -148,34 +148,13 @@ async fn crash_between_a_checkpoints_segment_and_its_commit_loses_nothing() {
     let rows = env.wait_rows(expected.len(), Duration::from_secs(20)).await;
     assert_exactly(&rows, &expected);
     assert_eq!(w2.stop().await, Exit::Stopped);
-    let catalog = ingest::query::catalog::Catalog::new();
-    let follower = ingest::query::catalog::follow::Follower {
-        s3: env.s3.clone(),
-        bucket: BUCKET.into(),
-        max_chain_walk: 100,
-    };
-    for shard in follower.shards().await.expect("lease listing") {
-        follower
-            .follow(&catalog, &shard)
-            .await
-            .unwrap_or_else(|e| panic!("{shard} rebuilt from its checkpoint: {e}"));
-    }
     let reachable: std::collections::BTreeSet<String> = env
         .reachable()
         .await
         .into_iter()
         .filter(|k| k.ends_with(".parquet"))
         .collect();
-    let mut seen = std::collections::BTreeSet::new();
-    for t in reachable
-        .iter()
-        .filter_map(|k| ingest::table::Partition::of_data_key(k).map(|p| p.tenant))
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        let snap = catalog.snapshot(&t);
-        seen.extend(snap.metrics.iter().map(|o| o.key.clone()));
-        seen.extend(snap.events.iter().map(|o| o.key.clone()));
-    }
+    let seen = rebuilt_catalog(&env, &reachable).await;
     assert_eq!(
         seen, reachable,
         "the rebuilt catalog holds every committed object"
