@@ -174,6 +174,11 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
         s.load_secs()
     );
     println!("capacity plan: {plan}");
+    let mut plan_lines = vec![plan.to_string()];
+    if let Some(note) = specs::burst_note(s, &stack_spec) {
+        println!("  {note}");
+        plan_lines.push(note);
+    }
     print_fault_plan(s, &stack_spec);
     println!("run directory: {}", run_dir.display());
 
@@ -225,7 +230,7 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
         seed,
         verdict: RunReport::verdict_of(&validity, &gate_results, ev.faults.stopped_by.is_some()),
         duration_secs: started.elapsed().as_secs_f64(),
-        plan: vec![plan.to_string()],
+        plan: plan_lines,
         validity,
         gates: gate_results,
         aborted,
