@@ -64,6 +64,11 @@ impl Timeline {
         self.samples.lock().clone()
     }
 
+    /// `f` over the samples so far, without copying them (the lock is held meanwhile).
+    pub fn with<R>(&self, f: impl FnOnce(&[Sample]) -> R) -> R {
+        f(&self.samples.lock())
+    }
+
     pub fn push(&self, s: Sample) {
         self.samples.lock().push(s);
     }

@@ -212,9 +212,7 @@ async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
                 println!("load stopped: {e:#}");
                 aborted = Some(format!("load stopped: {e:#}"));
             }
-            if ev.component_counters.is_empty() {
-                ev.component_counters = stack.scrape().await;
-            }
+            // `drive` scraped the components' counters on every path (`close`).
             Stack::shutdown_shared(stack).await;
         }
     }

@@ -74,7 +74,7 @@ impl RunHandle {
             return j.clone();
         }
         match &self.gates {
-            Some(w) => w.board(&self.timeline.snapshot(), faults),
+            Some(w) => self.timeline.with(|samples| w.board(samples, faults)),
             None => Vec::new(),
         }
     }

@@ -62,9 +62,6 @@ impl GateWatch {
                 .join("; ");
             gate_live(id, if risk { AT_RISK } else { WATCHING }, detail)
         };
-        if let Some(why) = id.not_built() {
-            return gate_live(id, "not run", why);
-        }
         let last = samples.last();
         match id {
             GateId::T1 => {
@@ -108,7 +105,9 @@ impl GateWatch {
                 PENDING,
                 "judged after the drain (canaries and the storage audit)",
             ),
-            GateId::T4 | GateId::T8 => gate_live(id, "not run", "not built"),
+            GateId::T4 | GateId::T8 => {
+                gate_live(id, "not run", id.not_built().unwrap_or("not built"))
+            }
         }
     }
 }

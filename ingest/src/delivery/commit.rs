@@ -165,12 +165,7 @@ pub fn prepare(
     };
     let mut segments = Vec::new();
     if let Some((cp, parts)) = state.history.checkpoint_for(&commit) {
-        let new_keys = &cp.segments[cp.segments.len() - parts.len()..];
-        segments = new_keys
-            .iter()
-            .cloned()
-            .zip(parts.iter().map(|p| p.to_json()))
-            .collect();
+        segments = parts.into_iter().map(|(k, p)| (k, p.to_json())).collect();
         commit.checkpoint = Some(cp);
     }
     Ok(Prepared {

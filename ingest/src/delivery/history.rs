@@ -8,7 +8,7 @@
 
 use super::store::Store;
 use super::worker::Inner;
-use crate::table::checkpoint::{self, WalkError};
+use crate::table::checkpoint::{self, NewSegments, WalkError};
 use crate::table::{Checkpoint, Commit, Lease, Manifest, Segment};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
@@ -53,10 +53,7 @@ async fn read_doc<T>(
 ) -> Result<Option<T>, WalkError> {
     match store.get(&key).await {
         Ok(None) => Ok(None),
-        Ok(Some((body, _))) => parse(&body).map(Some).map_err(|e| WalkError::Parse {
-            key,
-            detail: e.to_string(),
-        }),
+        Ok(Some((body, _))) => WalkError::parsed(key, &body, parse).map(Some),
         Err(e) => Err(WalkError::Read {
             key,
             detail: e.to_string(),
@@ -112,7 +109,7 @@ impl History {
 
     /// The checkpoint `next` must carry and the segments to write before it, if one is
     /// due and the history is known.
-    pub fn checkpoint_for(&self, next: &Commit) -> Option<(Checkpoint, Vec<Segment>)> {
+    pub fn checkpoint_for(&self, next: &Commit) -> Option<(Checkpoint, NewSegments)> {
         match &*self.known.lock() {
             Known::Ready(m)
                 if m.number + 1 == next.number

@@ -63,6 +63,9 @@ impl Segment {
     }
 }
 
+/// The segments a new checkpoint adds, each with its key, in the checkpoint's order.
+pub type NewSegments = Vec<(String, Segment)>;
+
 /// Commits numbered `from` up to the next span's `from` were written under `epoch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,9 +131,9 @@ impl Manifest {
     }
 
     /// The checkpoint the next commit `next` would carry and the segments to write before
-    /// it: the objects since the last checkpoint, `next`'s own included, in parts of at
-    /// most [`SEGMENT_MAX_OBJECTS`].
-    pub fn checkpoint_with(&self, next: &Commit) -> Result<(Checkpoint, Vec<Segment>), WalkError> {
+    /// it, each with its key: the objects since the last checkpoint, `next`'s own
+    /// included, in parts of at most [`SEGMENT_MAX_OBJECTS`].
+    pub fn checkpoint_with(&self, next: &Commit) -> Result<(Checkpoint, NewSegments), WalkError> {
         self.checkpoint_in_parts(next, SEGMENT_MAX_OBJECTS)
     }
 
@@ -139,26 +142,26 @@ impl Manifest {
         &self,
         next: &Commit,
         max_objects: usize,
-    ) -> Result<(Checkpoint, Vec<Segment>), WalkError> {
+    ) -> Result<(Checkpoint, NewSegments), WalkError> {
         let mut m = self.clone();
         m.apply(next)?;
         let new = &m.objects[self.in_segments.min(m.objects.len())..];
-        let parts: Vec<Segment> = new
+        let parts: NewSegments = new
             .chunks(max_objects.max(1))
             .enumerate()
-            .map(|(part, objects)| Segment {
-                shard_id: next.shard_id.clone(),
-                number: next.number,
-                part,
-                objects: objects.to_vec(),
+            .map(|(part, objects)| {
+                let key = segment_key(&next.shard_id, next.number, part, next.epoch);
+                let segment = Segment {
+                    shard_id: next.shard_id.clone(),
+                    number: next.number,
+                    part,
+                    objects: objects.to_vec(),
+                };
+                (key, segment)
             })
             .collect();
         let mut segments = self.segments.clone();
-        segments.extend(
-            parts
-                .iter()
-                .map(|p| segment_key(&next.shard_id, next.number, p.part, next.epoch)),
-        );
+        segments.extend(parts.iter().map(|(key, _)| key.clone()));
         let checkpoint = Checkpoint {
             objects: Vec::new(),
             segments,
@@ -203,6 +206,19 @@ pub enum WalkError {
 }
 
 impl WalkError {
+    /// A commit or segment read from `key`, parsed; a body that does not parse is named
+    /// by its key (every reader of the chain shares this).
+    pub fn parsed<T>(
+        key: String,
+        body: &[u8],
+        parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<T, WalkError> {
+        parse(body).map_err(|e| WalkError::Parse {
+            key,
+            detail: e.to_string(),
+        })
+    }
+
     /// Reason code for counters.
     pub fn reason(&self) -> &'static str {
         match self {

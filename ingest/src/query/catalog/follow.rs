@@ -141,10 +141,7 @@ impl Follower {
             key: key.clone(),
             detail: e.to_string(),
         })?;
-        parse(&body).map(Some).map_err(|e| WalkError::Parse {
-            key,
-            detail: e.to_string(),
-        })
+        WalkError::parsed(key, &body, parse).map(Some)
     }
 
     /// The shards that have a lease object (one listing of `_leases/`, at start).

@@ -284,7 +284,7 @@ async fn orphans_past_one_sweeps_pages_are_swept_later_and_a_checkpoint_keeps_it
         );
         if number == 3 {
             let (cp, mut parts) = manifest.checkpoint_with(&c).expect("checkpoint");
-            segment = Some((cp.segments[0].clone(), parts.remove(0)));
+            segment = Some(parts.remove(0));
             c.checkpoint = Some(cp);
         }
         manifest.apply(&c).expect("chain");
