@@ -93,7 +93,7 @@ pub struct GatesArgs {
 }
 
 /// Flags shared by `scenario` and `gates`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RunFlags {
     /// Seed of every random choice (default: the scenario's, else random; always printed).
     #[arg(long)]
@@ -173,6 +173,13 @@ pub enum BenchTarget {
     /// one tenant's share of the delivery bench's backlog, no stream or store, best of
     /// --reps runs. Quick to rerun when changing how delivery builds or encodes rows.
     Flush(crate::bench::flush::FlushBenchArgs),
+    /// The whole pipeline end to end: the rig's producers → gateways (TLS) → Kinesis
+    /// (AWS limits on, shards from the capacity plan) → delivery → committed Parquet, the
+    /// query service following. Steps the offered rate up, a fresh stack per step, until
+    /// one is not sustained by `[e2e]` in thresholds.toml (acked share, no quota 429,
+    /// freshness p99, nothing lost by the independent audit, a valid self-check); reports
+    /// the highest sustained samples/s and the cores of every process at that step.
+    E2e(crate::bench::e2e::E2eBenchArgs),
 }
 
 #[cfg(test)]

@@ -217,6 +217,18 @@ pub struct RunEvidence {
     pub faults: FaultEvidence,
     /// Gateway outages as the clients saw them, and their failover (T6).
     pub failover: Option<FailoverEvidence>,
+    /// CPU by process while the load ran (None: the load did not run to its end).
+    pub load_cpu: Option<LoadCpu>,
+}
+
+/// The cores each process used while the load ran: every component by name and
+/// `harness` (producers, canaries, the embedded backend and the AZ proxies).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LoadCpu {
+    pub secs: f64,
+    pub cores: BTreeMap<String, f64>,
+    /// The whole machine's busy cores over the same window.
+    pub machine_busy_cores: f64,
 }
 
 /// Faults: every fault's record, the run's event log, the SLI timeline sampled once a

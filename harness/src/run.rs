@@ -159,7 +159,7 @@ fn finish(report: &Report, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 /// One scenario, judged. Errors only for what makes the run meaningless (exit 2).
-async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
+pub(crate) async fn run_one(s: &Scenario, flags: &RunFlags) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let seed = s.file.seed.unwrap_or_else(rand::random);
     let run_dir = run_dir(s, flags);
@@ -296,6 +296,7 @@ async fn drive(
     let printer = tokio::spawn(progress::print(rx.clone()));
     let live = live::Live::start(s, seed, stack, rx, knob).await;
     let mut tripped = live.tripped.clone();
+    let cpu = stack::cpu::CpuMark::take(&stack.pids());
     let outcome = tokio::select! {
         o = crate::load::run(&target, &load, tx) => Some(o),
         // Only a tripped condition ends the load early (the channel stays open: `Live`
@@ -318,6 +319,7 @@ async fn drive(
         return Ok(());
     };
     live.end_load("load ended").await;
+    ev.load_cpu = Some(cpu.since(&stack.pids()));
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Every bench, in the order they run.
-pub const BENCHES: [&str; 5] = ["emulator", "gateway", "delivery", "query", "flush"];
+pub const BENCHES: [&str; 6] = ["emulator", "gateway", "delivery", "query", "flush", "e2e"];
 
 /// A figure this much worse than the baseline's is a regression.
 pub const REGRESSION: f64 = 0.10;
@@ -25,7 +25,7 @@ pub struct AllArgs {
     /// Where this run's figures (every bench's, in one JSON) are written.
     #[arg(long, default_value = ".gameday/bench/all.json")]
     pub out: PathBuf,
-    /// Only these benches (comma separated): emulator, gateway, delivery, query, flush.
+    /// Only these benches (comma separated): emulator, gateway, delivery, query, flush, e2e.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }

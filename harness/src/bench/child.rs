@@ -60,16 +60,4 @@ pub fn peak_rss_of(pid: u32) -> anyhow::Result<u64> {
     Ok(kb * 1024)
 }
 
-/// CPU seconds (user + system) process `pid` has used so far.
-pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start at state.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / CLOCK_TICKS_PER_SEC)
-}
-
-/// USER_HZ: 100 on every Linux this runs on.
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+pub use crate::stack::selfcheck::cpu_seconds_of;

@@ -7,6 +7,7 @@ mod child;
 pub mod delivery;
 mod delivery_fill;
 mod delivery_table;
+pub mod e2e;
 mod figures;
 pub mod flush;
 pub mod gateway;
@@ -58,6 +59,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Some(BenchTarget::Delivery(a)) => delivery::run(a),
         Some(BenchTarget::Query(a)) => query::run(a),
         Some(BenchTarget::Flush(a)) => flush::run(a),
+        Some(BenchTarget::E2e(a)) => e2e::run(a),
     }
 }
 

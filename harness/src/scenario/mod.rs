@@ -10,7 +10,7 @@ mod validate;
 
 pub use error::ScenarioError;
 pub use file::{ScenarioFile, StepEntry};
-pub use thresholds::Thresholds;
+pub use thresholds::{E2eThresholds, Thresholds};
 
 use crate::gates::GateId;
 use std::path::{Path, PathBuf};

@@ -243,8 +243,23 @@ fn names_resolve_to_the_scenarios_folder_and_unknown_names_list_the_known() {
     assert!(p.ends_with("burst.toml"), "{}", p.display());
     let e = Scenario::find("brust").unwrap_err().to_string();
     assert!(
-        e.contains("brust") && e.contains("baseline, burst, faults, gameday"),
+        e.contains("brust") && e.contains("baseline, burst, e2e, faults, gameday"),
         "{e}"
     );
     assert!(!e.contains("thresholds,"), "{e}");
+}
+
+#[test]
+fn the_e2e_bench_step_is_samples_only_at_its_rate_and_length() {
+    let o = Overrides {
+        base_rate: Some(300_000.0),
+        duration_scale: Some(0.5),
+        ..Overrides::default()
+    };
+    let s = Scenario::load(&shipped("e2e"), &o).unwrap();
+    assert_eq!(s.file.load.base_samples_per_sec.0, 300_000.0);
+    assert_eq!(s.file.load.base_events_per_sec.0, 0.0);
+    assert_eq!(s.file.load.samples_per_request.0, 2_000);
+    assert_eq!(s.load_secs(), 10.0);
+    assert_eq!(s.thresholds.e2e.freshness_p99_ms_max, 5_000.0);
 }

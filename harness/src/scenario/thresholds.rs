@@ -19,6 +19,7 @@ pub struct Thresholds {
     pub dashboard: DashboardThresholds,
     pub faults: FaultThresholds,
     pub self_check: SelfCheckThresholds,
+    pub e2e: E2eThresholds,
 }
 
 /// Ingest at 1× (T1) and the recovery step after a burst (T2).
@@ -128,6 +129,23 @@ pub struct SelfCheckThresholds {
     pub send_queue_drop_ratio_max: f64,
     /// Whole-machine CPU utilisation (0..=1 of all cores) over the run.
     pub machine_cpu_utilisation_max: f64,
+}
+
+/// `gameday bench e2e`: when an offered rate counts as sustained end to end (besides a
+/// valid self-check, `[self_check]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct E2eThresholds {
+    /// Samples acked (2xx) / samples offered in the step.
+    pub acked_ratio_min: f64,
+    /// Samples refused 429 `quota_exceeded` (the quotas sit above the offered rate).
+    pub quota_rejected_max: u64,
+    /// Worst-of-canaries freshness p99 through the query service.
+    pub freshness_p99_ms_max: f64,
+    /// Acked samples the independent audit did not find in committed Parquet.
+    pub lost_max: u64,
+    /// The highest sustained samples/s this machine should reach (the bench's target).
+    pub max_sustained_target: f64,
 }
 
 impl Thresholds {

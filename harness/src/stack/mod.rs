@@ -9,6 +9,7 @@
 mod boot;
 mod children;
 mod config;
+pub mod cpu;
 mod error;
 mod plan;
 mod provision;
