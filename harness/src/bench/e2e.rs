@@ -126,6 +126,12 @@ impl Step {
             ));
         }
         checks.push(Check::ratio_at_least(
+            "samples offered of the step's rate × seconds",
+            offered_items,
+            (offered * load_secs).round() as u64,
+            th.offered_ratio_min,
+        ));
+        checks.push(Check::ratio_at_least(
             "samples acked",
             acked,
             offered_items,

@@ -132,3 +132,19 @@ fn the_figure_is_the_best_sustained_step_never_a_failed_one() {
     assert_eq!(none.figures.len(), 1);
     assert_eq!(none.figures[0].value, 0.0);
 }
+
+#[test]
+fn a_rig_that_offered_less_than_the_rate_does_not_count_as_sustaining_it() {
+    // The producers put 1,498 instead of 2,000 samples in each request: 75 % offered,
+    // all of it acked.
+    let mut ev = evidence(200_000.0);
+    let st = &mut ev.steps[0];
+    st.items_offered = 2_996_000;
+    st.items_acked = 2_996_000;
+    let s = Step::of(200_000.0, &report(ev), &th());
+    let f = failed(&s);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].what.contains("offered"), "{}", f[0]);
+    assert_eq!(f[0].value, Some(2_996_000.0));
+    assert_eq!(f[0].of, Some(4_000_000.0));
+}

@@ -252,7 +252,7 @@ pub async fn run(
     let mut catalogs = Vec::new();
     for (i, t) in target.tenants.iter().enumerate() {
         let budget_rows = (t.active_series_budget as usize / 2).saturating_sub(target.shards.len());
-        let rows = spec.series_per_tenant.min(budget_rows).max(1);
+        let rows = catalog_rows(spec, rw_share, budget_rows);
         let mut c = Catalog::build(spec.seed.wrapping_add(i as u64 * 7919), rows, rw_share);
         probes::add_canaries(&mut c, &t.id, &target.shards);
         ledger.index_catalog(i as u8, &c);
@@ -455,6 +455,21 @@ pub async fn run(
         ledger,
         failover,
     })
+}
+
+/// Rows of a tenant's catalog: `series_per_tenant`, or more when a request of
+/// `samples_per_request` would not fit one pass over a protocol's share of them (a
+/// request stops at one pass, so it would carry fewer samples than the spec offers); kept
+/// under half the tenant's active-series budget (`budget_rows`).
+fn catalog_rows(spec: &LoadSpec, rw_share: f64, budget_rows: usize) -> usize {
+    let rw_share = rw_share.clamp(0.0, 1.0);
+    let smallest_share = [rw_share, 1.0 - rw_share]
+        .into_iter()
+        .filter(|s| *s > 0.0)
+        .fold(1.0f64, f64::min);
+    // A quarter more: the catalog is built in whole servers of rows per protocol.
+    let needed = (spec.samples_per_request as f64 * 1.25 / smallest_share).ceil() as usize;
+    spec.series_per_tenant.max(needed).min(budget_rows).max(1)
 }
 
 /// Label names storage may hold for a tenant.

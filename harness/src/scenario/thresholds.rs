@@ -136,6 +136,9 @@ pub struct SelfCheckThresholds {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct E2eThresholds {
+    /// Samples the producers offered / the step's rate × its seconds (below it, the rig
+    /// did not offer what the step claims).
+    pub offered_ratio_min: f64,
     /// Samples acked (2xx) / samples offered in the step.
     pub acked_ratio_min: f64,
     /// Samples refused 429 `quota_exceeded` (the quotas sit above the offered rate).

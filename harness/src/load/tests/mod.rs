@@ -4,6 +4,7 @@
 //! by hand, and the probes against a stub query service.
 
 mod audit;
+mod catalog;
 mod failover;
 mod fixture;
 mod gateway;
