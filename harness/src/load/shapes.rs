@@ -178,6 +178,9 @@ pub struct Catalog {
     pub rows: Vec<RowDef>,
     /// Canary series: (shard index, row).
     pub canaries: Vec<(usize, u32)>,
+    /// Per remote_write unit, its series' labels already encoded (see
+    /// `remote_write::body`); built on first use.
+    pub rw_labels: std::sync::OnceLock<Vec<Vec<bytes::Bytes>>>,
 }
 
 /// OTLP spells metric names with dots; the stored name has `_` for `.` (Prometheus).
@@ -215,6 +218,7 @@ impl Catalog {
             otlp_units: Vec::new(),
             rows: Vec::new(),
             canaries: Vec::new(),
+            rw_labels: Default::default(),
         };
         for s in 0..rw_servers + otlp_servers {
             let protocol = if s < rw_servers {
