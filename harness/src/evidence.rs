@@ -221,14 +221,17 @@ pub struct RunEvidence {
     pub load_cpu: Option<LoadCpu>,
 }
 
-/// The cores each process used while the load ran: every component by name and
-/// `harness` (producers, canaries, the embedded backend and the AZ proxies).
+/// The CPU each process spent on the load: from its start until the producers and the
+/// canaries were done (every canary seen or given up, so delivery's catching up counts),
+/// every component by name and `harness` (producers, canaries, the embedded backend and
+/// the AZ proxies).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LoadCpu {
+    /// The window's length (longer than the load's steps by the canaries' tail).
     pub secs: f64,
-    pub cores: BTreeMap<String, f64>,
-    /// The whole machine's busy cores over the same window.
-    pub machine_busy_cores: f64,
+    pub cpu_seconds: BTreeMap<String, f64>,
+    /// The whole machine's busy CPU seconds over the same window.
+    pub machine_busy_seconds: f64,
 }
 
 /// Faults: every fault's record, the run's event log, the SLI timeline sampled once a

@@ -5,16 +5,17 @@
 //! Each offered rate is one run of `scenarios/e2e.toml` on a fresh stack sized for it;
 //! stepping stops at the first rate that is not sustained by `[e2e]` in thresholds.toml
 //! (acked share, no quota 429, freshness p99, nothing lost by the ledger's independent
-//! audit, a valid self-check). Figures: the highest sustained samples/s and the CPU each
-//! process used at that step.
+//! audit, every canary visible, a valid self-check). Figures: the highest sustained
+//! samples/s and, at that step, the cores per 100,000 samples/s of each process group
+//! and of the machine (comparable between runs whichever step that was).
 
 use super::figures::{Figure, Figures};
 use super::{load_average, measure_and_report};
 use crate::cli::RunFlags;
 use crate::gates::Check;
 use crate::report::RunReport;
-use crate::scenario::{E2eThresholds, Overrides, Scenario};
-use anyhow::{Context, bail};
+use crate::scenario::{E2eThresholds, Overrides, Scenario, Thresholds};
+use anyhow::bail;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,10 +76,16 @@ pub fn run(args: E2eBenchArgs) -> anyhow::Result<ExitCode> {
                 ..RunFlags::default()
             };
             eprintln!("\n== e2e step: {rate} samples/s offered ==");
-            let report = crate::run::run_one(&s, &flags)
-                .await
-                .with_context(|| format!("the step at {rate} samples/s"))?;
-            let step = Step::of(rate, &report, &s.thresholds.e2e);
+            // A step that cannot run (e.g. a capacity plan refused at this rate) ends the
+            // stepping; the steps before it still count.
+            let report = match crate::run::run_one(&s, &flags).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("the step at {rate} samples/s did not run: {e:#}");
+                    break;
+                }
+            };
+            let step = Step::of(rate, &report, &s.thresholds);
             eprintln!("{}", step.describe());
             let sustained = step.sustained();
             steps.push(step);
@@ -98,14 +105,16 @@ pub struct Step {
     /// Samples acked per second of load.
     pub acked_per_sec: f64,
     pub checks: Vec<Check>,
-    /// Cores by process over the load (`gateway-a`, …, `harness`) and the machine's.
+    /// Cores by process (`gateway-a`, …, `harness`) and the machine's: CPU seconds spent
+    /// on the step's load (its canaries' tail included) per second of the step.
     pub cores: BTreeMap<String, f64>,
     pub machine_cores: f64,
     pub freshness_p99_ms: Option<f64>,
 }
 
 impl Step {
-    pub fn of(offered: f64, r: &RunReport, th: &E2eThresholds) -> Step {
+    pub fn of(offered: f64, r: &RunReport, thresholds: &Thresholds) -> Step {
+        let th = &thresholds.e2e;
         let ev = &r.evidence;
         let offered_items: u64 = ev.steps.iter().map(|s| s.items_offered).sum();
         let acked: u64 = ev.steps.iter().map(|s| s.items_acked).sum();
@@ -115,20 +124,25 @@ impl Step {
             .filter_map(|s| s.items_rejected.get("quota_exceeded"))
             .sum();
         let load_secs: f64 = ev.steps.iter().map(|s| s.duration_secs).sum();
+        let planned: f64 = ev
+            .steps
+            .iter()
+            .map(|s| offered * s.multiplier * s.duration_secs)
+            .sum();
         let freshness = (ev.probes.freshness.count > 0).then_some(ev.probes.freshness.p99_ms);
         let mut checks = Vec::new();
-        if let Some(why) = &r.aborted {
-            checks.push(Check::new(
-                "the run",
-                why.clone(),
-                "runs to its end".into(),
-                false,
-            ));
+        let stopped = ev
+            .faults
+            .stopped_by
+            .as_ref()
+            .map(|t| format!("stop condition {} tripped", t.condition));
+        if let Some(why) = r.aborted.clone().or(stopped) {
+            checks.push(Check::new("the run", why, "runs to its end".into(), false));
         }
         checks.push(Check::ratio_at_least(
             "samples offered of the step's rate × seconds",
             offered_items,
-            (offered * load_secs).round() as u64,
+            planned.round() as u64,
             th.offered_ratio_min,
         ));
         checks.push(Check::ratio_at_least(
@@ -142,6 +156,14 @@ impl Step {
             quota,
             th.quota_rejected_max,
             "",
+        ));
+        // Freshness counts only the canaries that became visible: one that never did is
+        // a failure of its own.
+        checks.push(Check::ratio_at_least(
+            "canaries visible through the query service",
+            ev.probes.canaries_visible,
+            ev.probes.canaries_sent,
+            thresholds.canary.visible_ratio_min,
         ));
         checks.push(Check::ms_at_most(
             "freshness p99 (canaries through the query service)",
@@ -172,8 +194,15 @@ impl Step {
             "valid".into(),
             r.validity.valid,
         ));
+        let per_sec = |cpu: f64| cpu / load_secs.max(1e-3);
         let (cores, machine_cores) = match &ev.load_cpu {
-            Some(c) => (c.cores.clone(), c.machine_busy_cores),
+            Some(c) => (
+                c.cpu_seconds
+                    .iter()
+                    .map(|(n, s)| (n.clone(), per_sec(*s)))
+                    .collect(),
+                per_sec(c.machine_busy_seconds),
+            ),
             None => (BTreeMap::new(), 0.0),
         };
         Step {
@@ -254,7 +283,9 @@ fn table(steps: &[Step]) -> String {
     out
 }
 
-/// The highest sustained step's figures (0 sustained when none was).
+/// The highest sustained step's figures (0 sustained when none was): its samples/s and,
+/// comparable between runs whatever step that was, the cores per 100,000 samples/s of
+/// each process group and of the machine.
 pub fn figures(steps: &[Step], th: &E2eThresholds) -> Figures {
     let mut f = Figures::default();
     let best = steps
@@ -270,40 +301,24 @@ pub fn figures(steps: &[Step], th: &E2eThresholds) -> Figures {
         )
         .target(th.max_sustained_target),
     );
-    let Some(best) = best else {
+    let Some(best) = best.filter(|s| s.acked_per_sec > 0.0) else {
         return f;
     };
-    f.push(Figure::new(
-        "e2e.offered_at_max",
-        best.offered,
-        "samples/s",
-        true,
-    ));
-    if let Some(ms) = best.freshness_p99_ms {
-        f.push(Figure::new("e2e.freshness_p99_at_max", ms, "ms", false));
-    }
+    let per_100k = |cores: f64| cores / best.acked_per_sec * 100_000.0;
     for g in GROUPS {
         f.push(Figure::new(
-            &format!("e2e.cpu.{g}"),
-            best.cores_of(g),
+            &format!("e2e.cores_per_100k.{g}"),
+            per_100k(best.cores_of(g)),
             "cores",
             false,
         ));
     }
     f.push(Figure::new(
-        "e2e.cpu.machine",
-        best.machine_cores,
+        "e2e.cores_per_100k.machine",
+        per_100k(best.machine_cores),
         "cores",
         false,
     ));
-    if best.acked_per_sec > 0.0 {
-        f.push(Figure::new(
-            "e2e.cores_per_100k",
-            best.machine_cores / best.acked_per_sec * 100_000.0,
-            "cores",
-            false,
-        ));
-    }
     f
 }
 

@@ -5,6 +5,7 @@ use super::*;
 use crate::evidence::{LoadCpu, RunEvidence};
 use crate::gates::{self, fixtures};
 use crate::report::Verdict;
+use crate::scenario::Thresholds;
 
 /// A one-step run at `rate` samples/s for 20 s that acked everything.
 fn evidence(rate: f64) -> RunEvidence {
@@ -24,10 +25,15 @@ fn evidence(rate: f64) -> RunEvidence {
         ("query", 0.2),
         ("harness", 0.4),
     ];
+    // CPU seconds over a window longer than the 20 s step (the canaries' tail): the
+    // cores are per second of the step.
     ev.load_cpu = Some(LoadCpu {
-        secs: 20.0,
-        cores: cores.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
-        machine_busy_cores: 1.5,
+        secs: 23.0,
+        cpu_seconds: cores
+            .iter()
+            .map(|(n, c)| (n.to_string(), c * 20.0))
+            .collect(),
+        machine_busy_seconds: 30.0,
     });
     ev
 }
@@ -50,8 +56,8 @@ fn report(ev: RunEvidence) -> RunReport {
     }
 }
 
-fn th() -> E2eThresholds {
-    fixtures::thresholds().e2e
+fn th() -> Thresholds {
+    fixtures::thresholds()
 }
 
 fn failed(s: &Step) -> Vec<&Check> {
@@ -65,6 +71,7 @@ fn a_clean_step_is_sustained_at_its_acked_rate() {
     assert_eq!(s.acked_per_sec, 300_000.0);
     assert!((s.cores_of("gateway") - 0.6).abs() < 1e-9);
     assert!((s.cores_of("delivery") - 0.2).abs() < 1e-9);
+    assert!((s.machine_cores - 1.5).abs() < 1e-9);
 }
 
 #[test]
@@ -116,19 +123,19 @@ fn the_figure_is_the_best_sustained_step_never_a_failed_one() {
     let mut ev = evidence(300_000.0);
     ev.audit.as_mut().unwrap().lost = 1;
     let lost = Step::of(300_000.0, &report(ev), &th());
-    let f = figures(&[ok, lost], &th());
+    let f = figures(&[ok, lost], &th().e2e);
     let get = |n: &str| f.figures.iter().find(|x| x.name == n).map(|x| x.value);
     assert_eq!(get("e2e.max_sustained"), Some(200_000.0));
-    assert_eq!(get("e2e.offered_at_max"), Some(200_000.0));
-    assert_eq!(get("e2e.cpu.gateway"), Some(0.6));
-    assert_eq!(get("e2e.cpu.machine"), Some(1.5));
-    assert_eq!(get("e2e.cores_per_100k"), Some(0.75));
+    // 0.6 gateway cores and 1.5 machine cores at 200,000 samples/s.
+    let close = |n: &str, v: f64| (get(n).unwrap() - v).abs() < 1e-9;
+    assert!(close("e2e.cores_per_100k.gateway", 0.3), "{f:?}");
+    assert!(close("e2e.cores_per_100k.machine", 0.75), "{f:?}");
     let target = f.figures[0].target;
-    assert_eq!(target, Some(th().max_sustained_target));
+    assert_eq!(target, Some(th().e2e.max_sustained_target));
 
     let mut ev = evidence(100_000.0);
     ev.audit.as_mut().unwrap().lost = 1;
-    let none = figures(&[Step::of(100_000.0, &report(ev), &th())], &th());
+    let none = figures(&[Step::of(100_000.0, &report(ev), &th())], &th().e2e);
     assert_eq!(none.figures.len(), 1);
     assert_eq!(none.figures[0].value, 0.0);
 }
@@ -147,4 +154,29 @@ fn a_rig_that_offered_less_than_the_rate_does_not_count_as_sustaining_it() {
     assert!(f[0].what.contains("offered"), "{}", f[0]);
     assert_eq!(f[0].value, Some(2_996_000.0));
     assert_eq!(f[0].of, Some(4_000_000.0));
+}
+
+#[test]
+fn a_canary_that_never_became_visible_fails_the_step_though_freshness_is_fine() {
+    let mut ev = evidence(200_000.0);
+    ev.probes.canaries_visible = ev.probes.canaries_sent - 1;
+    let s = Step::of(200_000.0, &report(ev), &th());
+    let f = failed(&s);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].what.contains("canaries visible"), "{}", f[0]);
+    assert_eq!(f[0].value, Some(119.0));
+}
+
+#[test]
+fn a_run_stopped_by_a_stop_condition_is_not_sustained() {
+    let mut ev = evidence(200_000.0);
+    ev.faults.stopped_by = Some(crate::faults::stop::Tripped {
+        condition: "freshness_p99_ms > 10000".into(),
+        figure: 12_000.0,
+        at_ms: 9_000,
+        since_ms: 4_000,
+    });
+    let s = Step::of(200_000.0, &report(ev), &th());
+    let f = failed(&s);
+    assert!(f[0].measured.contains("stop condition"), "{f:?}");
 }

@@ -469,7 +469,13 @@ fn catalog_rows(spec: &LoadSpec, rw_share: f64, budget_rows: usize) -> usize {
         .fold(1.0f64, f64::min);
     // A quarter more: the catalog is built in whole servers of rows per protocol.
     let needed = (spec.samples_per_request as f64 * 1.25 / smallest_share).ceil() as usize;
-    spec.series_per_tenant.max(needed).min(budget_rows).max(1)
+    // The ledger packs a row in 20 bits; canaries are added after the catalog.
+    let ledger_rows = ledger::MAX_ROWS as usize - 4_096;
+    spec.series_per_tenant
+        .max(needed)
+        .min(budget_rows)
+        .min(ledger_rows)
+        .max(1)
 }
 
 /// Label names storage may hold for a tenant.

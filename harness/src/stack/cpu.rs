@@ -34,11 +34,10 @@ impl CpuMark {
         }
     }
 
-    /// Cores each process used since the mark. A component restarted in between (a new
-    /// pid) counts its new process's CPU since it started; one gone is left out.
+    /// CPU seconds each process used since the mark. A component restarted in between (a
+    /// new pid) counts its new process's CPU since it started; one gone is left out.
     pub fn since(&self, pids: &BTreeMap<String, u32>) -> LoadCpu {
-        let secs = self.at.elapsed().as_secs_f64().max(1e-3);
-        let mut cores = BTreeMap::new();
+        let mut cpu_seconds = BTreeMap::new();
         for (name, pid) in with_self(pids) {
             let Some(now) = cpu_seconds_of(pid) else {
                 continue;
@@ -47,16 +46,16 @@ impl CpuMark {
                 Some((p, s)) if *p == pid => *s,
                 _ => 0.0,
             };
-            cores.insert(name, (now - then).max(0.0) / secs);
+            cpu_seconds.insert(name, (now - then).max(0.0));
         }
-        let machine_busy_cores = match (&self.machine, MachineCpu::read()) {
-            (Some(a), Some(b)) => b.utilisation_since(a) * cpus(),
+        let machine_busy_seconds = match (&self.machine, MachineCpu::read()) {
+            (Some(a), Some(b)) => b.busy_seconds_since(a),
             _ => 0.0,
         };
         LoadCpu {
-            secs,
-            cores,
-            machine_busy_cores,
+            secs: self.at.elapsed().as_secs_f64(),
+            cpu_seconds,
+            machine_busy_seconds,
         }
     }
 }
@@ -67,17 +66,12 @@ fn with_self(pids: &BTreeMap<String, u32>) -> impl Iterator<Item = (String, u32)
         .chain(std::iter::once((HARNESS.to_string(), std::process::id())))
 }
 
-/// CPUs this process may run on.
-pub fn cpus() -> f64 {
-    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_busy_process_shows_its_cores_and_the_machine_at_least_as_many() {
+    fn a_busy_process_shows_its_cpu_and_the_machine_at_least_as_much() {
         let none = BTreeMap::new();
         let mark = CpuMark::take(&none);
         let me = std::process::id();
@@ -94,13 +88,10 @@ mod tests {
         }
         std::hint::black_box(x);
         let cpu = mark.since(&none);
-        let used = cpu.cores[HARNESS] * cpu.secs;
+        let used = cpu.cpu_seconds[HARNESS];
         assert!(used >= 0.29, "harness CPU seconds {used} ({cpu:?})");
         // The machine's busy time includes this process's.
-        assert!(
-            cpu.machine_busy_cores >= cpu.cores[HARNESS] - 0.1,
-            "{cpu:?}"
-        );
+        assert!(cpu.machine_busy_seconds >= used - 0.05, "{cpu:?}");
     }
 
     #[test]
@@ -121,7 +112,7 @@ mod tests {
         let mut now = BTreeMap::new();
         now.insert("gateway-a".to_string(), me);
         let cpu = mark.since(&now);
-        let used = cpu.cores["gateway-a"] * cpu.secs;
+        let used = cpu.cpu_seconds["gateway-a"];
         assert!(used >= total - 1e-9, "{used} < {total}: {cpu:?}");
     }
 }

@@ -183,6 +183,13 @@ impl MachineCpu {
         })
     }
 
+    /// CPU seconds the machine was busy since `earlier` (all CPUs together).
+    pub fn busy_seconds_since(&self, earlier: &MachineCpu) -> f64 {
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        self.busy.saturating_sub(earlier.busy) as f64 / hz
+    }
+
     /// The share of all CPUs' time busy since `earlier` (0..=1).
     pub fn utilisation_since(&self, earlier: &MachineCpu) -> f64 {
         let dt = self.total.saturating_sub(earlier.total);

@@ -47,3 +47,13 @@ fn the_default_catalog_is_kept_when_requests_fit_and_the_budget_still_bounds_it(
     };
     assert_eq!(catalog_rows(&big, 0.5, 25_000), 25_000);
 }
+
+#[test]
+fn the_catalog_stays_inside_the_ledgers_row_numbers_whatever_the_budget() {
+    let huge = LoadSpec {
+        samples_per_request: 1_000_000,
+        ..LoadSpec::default()
+    };
+    let rows = catalog_rows(&huge, 0.5, 10_000_000);
+    assert!(rows < super::super::ledger::MAX_ROWS as usize, "{rows}");
+}

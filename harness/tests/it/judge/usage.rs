@@ -39,7 +39,7 @@ fn unknown_scenario_name_gate_and_knob_exit_2() {
     let out = gameday("unknown-name", &["scenario", "brust"]);
     assert_eq!(out.code, 2, "{}", out.log());
     assert!(
-        out.stderr.contains("baseline, burst, faults, gameday"),
+        out.stderr.contains("baseline, burst, e2e, faults, gameday"),
         "{}",
         out.log()
     );
