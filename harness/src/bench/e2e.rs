@@ -27,7 +27,7 @@ pub struct E2eBenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "100000,200000,300000,400000,500000,600000"
+        default_value = "100000,150000,200000,250000,300000,400000,500000,600000"
     )]
     pub steps: Vec<f64>,
     /// Seconds of load per step (boot, drain and audit come on top, ~15 s).
