@@ -70,6 +70,10 @@ pub enum Command {
     /// The GameDay console: start a scenario (default `gameday`) or attach to a running
     /// stack; watch it live and break it with a key (`?` lists them, `q` quits).
     Tui(crate::tui::TuiArgs),
+    /// Check this machine for a run: cores, memory, open-file limit, loopback ports, free
+    /// disk, a backend (`--endpoint URL`), Docker and the token LocalStack in a container
+    /// needs, the browser the report test uses; says what to fix (exit 1 on a problem).
+    Doctor(crate::doctor::DoctorArgs),
     /// Boot a stack and keep it up, driven by commands on stdin (tests, debugging).
     #[command(hide = true)]
     StackUp(crate::stack::up::StackUpArgs),

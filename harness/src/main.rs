@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod component;
 mod control;
+mod doctor;
 mod emulate;
 #[allow(dead_code)] // filled and read by the harness modules (stack, load, gates) as they land
 mod evidence;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         cli::Command::Status(args) => control::cli::status(args),
         cli::Command::Stop(args) => control::cli::stop(args),
         cli::Command::Tui(args) => tui::run(args),
+        cli::Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => code,
