@@ -282,11 +282,9 @@ pub fn check(args: &DoctorArgs) -> Vec<Finding> {
         Path::new("/var/run/docker.sock").exists(),
         std::env::var_os("LOCALSTACK_AUTH_TOKEN").is_some_and(|t| !t.is_empty()),
     ));
-    let chromium = std::env::var("GAMEDAY_CHROMIUM")
-        .ok()
-        .filter(|p| Path::new(p).is_file())
-        .or_else(|| on_path("chromium"));
-    out.push(browser(chromium));
+    out.push(browser(
+        crate::report::chromium().map(|p| p.display().to_string()),
+    ));
     out
 }
 

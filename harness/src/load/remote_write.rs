@@ -137,22 +137,19 @@ pub fn body(catalog: &Catalog, batch: &[Emission]) -> Bytes {
     let mut hist = Vec::new();
     for e in batch {
         let unit = &catalog.units[e.unit as usize];
-        let Some(rows) = labels.get(e.unit as usize).filter(|r| !r.is_empty()) else {
-            // Not a remote_write unit (never in a remote_write batch): the slow path.
-            hist.clear();
-            timeseries(catalog, e, &mut hist);
-            hist.drain(..).for_each(|ts| put_message(&mut raw, 1, &ts));
-            continue;
-        };
-        let (_, family) = FAMILIES[unit.family];
-        match family {
-            Family::Counter | Family::Gauge => put_sample(&mut raw, &rows[0], value_of(e), e.ts),
-            Family::Classic(bounds) => {
+        let rows = labels.get(e.unit as usize).filter(|r| !r.is_empty());
+        match (FAMILIES[unit.family].1, rows) {
+            (Family::Counter | Family::Gauge, Some(rows)) => {
+                put_sample(&mut raw, &rows[0], value_of(e), e.ts)
+            }
+            (Family::Classic(bounds), Some(rows)) => {
                 for (i, v) in classic_values(e, bounds).enumerate() {
                     put_sample(&mut raw, &rows[i], v, e.ts);
                 }
             }
-            Family::Exponential => {
+            // Native histograms, and a unit that is not remote_write's (never in a
+            // remote_write batch): through prost.
+            _ => {
                 hist.clear();
                 timeseries(catalog, e, &mut hist);
                 hist.drain(..).for_each(|ts| put_message(&mut raw, 1, &ts));

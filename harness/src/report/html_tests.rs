@@ -128,7 +128,7 @@ fn a_run_without_a_timeline_says_so_instead_of_drawing_empty_charts() {
 /// says so and passes, unless GAMEDAY_REQUIRE_BROWSER is set (CI sets it).
 #[test]
 fn report_html_loads_in_headless_chromium_and_shows_every_chart() {
-    let Some(chromium) = browser() else {
+    let Some(chromium) = super::chromium() else {
         assert!(
             std::env::var_os("GAMEDAY_REQUIRE_BROWSER").is_none(),
             "GAMEDAY_REQUIRE_BROWSER is set but no chromium was found (apt-get install chromium)"
@@ -195,18 +195,4 @@ fn report_html_loads_in_headless_chromium_and_shows_every_chart() {
         "<body{body}> (chromium exit {status:?}, stderr: {stderr})"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn browser() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("GAMEDAY_CHROMIUM") {
-        return Some(p.into());
-    }
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .iter()
-    .map(std::path::PathBuf::from)
-    .find(|p| p.exists())
 }

@@ -153,5 +153,21 @@ fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod html_tests;
+
+/// The browser report.html is checked in (its test, `gameday doctor`): `GAMEDAY_CHROMIUM`,
+/// else the first Chromium or Chrome installed where Debian and Google put them.
+pub fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("GAMEDAY_CHROMIUM") {
+        return Some(p.into());
+    }
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|p| p.exists())
+}
 #[cfg(test)]
 mod tests;

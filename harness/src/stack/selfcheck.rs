@@ -154,9 +154,13 @@ pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let utime: f64 = f.get(11)?.parse().ok()?;
     let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks_per_sec())
+}
+
+/// The unit of `/proc`'s CPU times (USER_HZ).
+fn clock_ticks_per_sec() -> f64 {
     // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some((utime + stime) / hz)
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
 }
 
 /// The aggregate `cpu` line of /proc/stat, in ticks (busy: all but idle and iowait).
@@ -185,9 +189,7 @@ impl MachineCpu {
 
     /// CPU seconds the machine was busy since `earlier` (all CPUs together).
     pub fn busy_seconds_since(&self, earlier: &MachineCpu) -> f64 {
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-        self.busy.saturating_sub(earlier.busy) as f64 / hz
+        self.busy.saturating_sub(earlier.busy) as f64 / clock_ticks_per_sec()
     }
 
     /// The share of all CPUs' time busy since `earlier` (0..=1).
